@@ -1,0 +1,491 @@
+package llmrouter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/routing"
+	"github.com/llmrouter/caddy-llm-router/stream"
+)
+
+// now is the clock, replaceable in tests.
+var now = time.Now
+
+var (
+	errAttemptTimeout   = errors.New("attempt timed out")
+	errFirstByteTimeout = errors.New("no first event within first_byte_timeout")
+)
+
+// exchange is one client request on its way through the candidates.
+type exchange struct {
+	h        *Handler
+	w        *stream.Writer
+	r        *http.Request
+	req      *request
+	repl     *caddy.Replacer
+	routeReq routing.Request
+	start    time.Time
+
+	attempts    int
+	last        *providers.Error // the last failure
+	lastTarget  *Target
+	lastModel   string
+	unsupported *providers.Error // the first candidate that could not serve
+	full        bool             // a candidate was skipped at its max_in_flight
+	seen        []member         // candidates attempted already
+	usage       providers.Usage
+	ttfb        time.Duration
+	status      int
+}
+
+// verdict tells the candidate loop whether the request was answered.
+type verdict bool
+
+const (
+	answered verdict = true
+	tryNext  verdict = false
+)
+
+// serveAPI serves chat completions, completions and embeddings.
+func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, ep providers.Endpoint) {
+	req, e := readRequest(r, ep, h.maxRequestBody)
+	if e != nil {
+		writeError(rw, e)
+		return
+	}
+	defer req.release()
+	g, err := h.resolve(req)
+	if err != nil {
+		writeError(rw, err.(*providers.Error))
+		return
+	}
+	x := &exchange{
+		h:     h,
+		w:     stream.NewWriter(rw),
+		r:     r,
+		req:   req,
+		start: now(),
+	}
+	x.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	x.routeReq = routing.Request{User: req.user, ClientKey: req.clientKey, Now: x.start}
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+		x.routeReq.ClientIP = ip
+	} else {
+		x.routeReq.ClientIP = r.RemoteAddr
+	}
+	x.run(g)
+	x.finish()
+}
+
+// run tries the candidates: the group's in its strategy's order, then each
+// fallback entry's, then — only when nothing else is left — the members
+// that were skipped for being in cooldown.
+func (x *exchange) run(g *group) {
+	var deferred []member
+	for i := -1; i < len(x.h.fallbacks); i++ {
+		if i >= 0 {
+			g = x.h.fallbacks[i].group(x.req.model)
+		}
+		var buf [8]int
+		order := buf[:0]
+		if n := len(g.members); n <= len(buf) {
+			order = buf[:n]
+		} else {
+			order = make([]int, n)
+		}
+		cands := candidates(g.members)
+		g.policy.Order(cands, &x.routeReq, order)
+		for _, idx := range order {
+			m := g.members[idx]
+			if x.attempted(m) || !x.supported(m) {
+				continue
+			}
+			if m.target.state.CoolingDown(now()) {
+				deferred = append(deferred, m)
+				continue
+			}
+			if x.try(m) == answered {
+				return
+			}
+		}
+	}
+	for _, m := range deferred {
+		if x.attempted(m) {
+			continue
+		}
+		if x.try(m) == answered {
+			return
+		}
+	}
+	x.fail()
+}
+
+// candidates presents members to a selection policy.
+func candidates(ms []member) []routing.Candidate {
+	out := make([]routing.Candidate, len(ms))
+	for i, m := range ms {
+		out[i] = routing.Candidate{ID: m.target.Name + "/" + m.model, Weight: m.weight, Price: m.price, State: m.target.state}
+	}
+	return out
+}
+
+func (x *exchange) attempted(m member) bool {
+	for _, s := range x.seen {
+		if s.target == m.target && s.model == m.model {
+			return true
+		}
+	}
+	return false
+}
+
+// supported asks the member's provider whether it can serve the request.
+func (x *exchange) supported(m member) bool {
+	if m.target.checker == nil {
+		return true
+	}
+	call := x.call(m)
+	if err := m.target.checker.Check(&call); err != nil {
+		if x.unsupported == nil {
+			var e *providers.Error
+			if !errors.As(err, &e) {
+				e = providers.Unsupported(m.target.Name, "this request", err.Error())
+			}
+			x.unsupported = e
+		}
+		return false
+	}
+	return true
+}
+
+func (x *exchange) call(m member) providers.Call {
+	return providers.Call{
+		Endpoint:     x.req.ep,
+		Body:         x.req.body,
+		ClientModel:  x.req.model,
+		Model:        m.model,
+		Stream:       x.req.stream,
+		IncludeUsage: x.req.includeUsage,
+		ClientKey:    x.req.clientKey,
+		Upstream:     &m.target.upstream,
+	}
+}
+
+// failure classes, which decide what follows a failed attempt.
+type class uint8
+
+const (
+	classRetry  class = iota // in retry_on: again on the same target, then next
+	classNext                // this target cannot serve now: next candidate
+	classClient              // the request itself is wrong: answer the client
+)
+
+func (h *Handler) classify(e *providers.Error) class {
+	switch e.Kind {
+	case providers.KindTimeout:
+		if h.retryTimeout {
+			return classRetry
+		}
+		return classNext
+	case providers.KindConnect:
+		if h.retryConnect {
+			return classRetry
+		}
+		return classNext
+	case providers.KindStream, providers.KindInvalid:
+		if h.retryStatus[http.StatusBadGateway] {
+			return classRetry
+		}
+		return classNext
+	}
+	if h.retryStatus[e.Status] {
+		return classRetry
+	}
+	switch s := e.Status; {
+	case s >= 500, s < 400, s == 401, s == 403, s == 404, s == 429:
+		return classNext
+	}
+	return classClient
+}
+
+// try runs the attempts on one candidate: the first, then retries.
+func (x *exchange) try(m member) verdict {
+	st := m.target.state
+	for n := 0; ; n++ {
+		if !st.TryAcquire(m.target.MaxInFlight) {
+			x.full = true
+			return tryNext
+		}
+		if n == 0 {
+			x.seen = append(x.seen, m)
+		}
+		done, e := x.attempt(m)
+		st.Release()
+		if done {
+			return answered
+		}
+		c := x.h.classify(e)
+		x.last = e
+		if c == classClient {
+			recordAttempt(m.target.Name, "client_error")
+			x.answerFailure(e)
+			return answered
+		}
+		recordAttempt(m.target.Name, outcomeOf(e))
+		if st.Failure(x.h.cooldownN, x.h.cooldownD, now()) {
+			x.h.logCooldown(m.target, e)
+		}
+		if e.RetryAfter > x.h.backoffMax {
+			// Longer than the router will wait: the target is out for
+			// that long, for this request and the next ones.
+			st.CoolFor(e.RetryAfter, now())
+			return tryNext
+		}
+		if c != classRetry || n >= x.h.retries {
+			return tryNext
+		}
+		wait := e.RetryAfter
+		if wait <= 0 {
+			wait = routing.Backoff(x.h.backoffBase, x.h.backoffMax, n)
+		}
+		if !sleep(x.r.Context(), wait) {
+			return answered // the client left; nobody to answer
+		}
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// attempt makes one attempt on m. It returns done when the request was
+// answered (successfully, by an error written mid-stream, or because the
+// client left), else the failure.
+func (x *exchange) attempt(m member) (done bool, fail *providers.Error) {
+	t := m.target
+	x.attempts++
+	x.lastTarget, x.lastModel = t, m.model
+	x.w.ResetAttempt()
+	call := x.call(m)
+
+	ctx, cancel := context.WithTimeoutCause(x.r.Context(), time.Duration(t.timeout), errAttemptTimeout)
+	defer cancel()
+	var firstByte *time.Timer
+	if x.req.stream && t.FirstByteTimeout > 0 {
+		var cancelCause context.CancelCauseFunc
+		ctx, cancelCause = context.WithCancelCause(ctx)
+		defer cancelCause(nil)
+		firstByte = time.AfterFunc(time.Duration(t.FirstByteTimeout), func() { cancelCause(errFirstByteTimeout) })
+		defer firstByte.Stop()
+	}
+	start := now()
+	x.w.OnCommit = func(w *stream.Writer) {
+		if firstByte != nil {
+			firstByte.Stop()
+		}
+		x.ttfb = now().Sub(start)
+		if x.req.stream {
+			t.state.ObserveTTFB(x.ttfb)
+		}
+		x.status = w.Status()
+		x.setRouteHeaders(w.Header())
+	}
+
+	resp, err := x.send(ctx, t, &call)
+	if err != nil {
+		return x.transportFailure(ctx, t, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := t.provider.ReadError(resp, providers.ReadErrorBody(resp.Body), &call)
+		scrubSecrets(e, call.Key())
+		return false, e
+	}
+	if !x.req.stream {
+		t.state.ObserveTTFB(now().Sub(start))
+	}
+	usage, err := t.provider.WriteResponse(x.w, resp, &call)
+	if x.w.Committed() {
+		x.usage = usage
+	}
+	if err == nil {
+		t.state.Success()
+		recordAttempt(t.Name, "success")
+		return true, nil
+	}
+	if x.r.Context().Err() != nil {
+		recordAttempt(t.Name, "canceled")
+		return true, nil // the client left
+	}
+	e := x.failureOf(ctx, t, err)
+	scrubSecrets(e, call.Key())
+	if !x.w.Committed() {
+		return false, e
+	}
+	// Too late to retry: end the stream with an error event.
+	x.last = e
+	recordAttempt(t.Name, outcomeOf(e))
+	t.state.Failure(x.h.cooldownN, x.h.cooldownD, now())
+	x.writeStreamError(e)
+	return true, nil
+}
+
+// send performs the upstream request.
+func (x *exchange) send(ctx context.Context, t *Target, call *providers.Call) (*http.Response, error) {
+	if t.sender != nil {
+		return t.sender.Send(ctx, call)
+	}
+	req, err := t.provider.NewRequest(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	return x.h.transport.RoundTrip(req)
+}
+
+// transportFailure classifies an attempt that got no response.
+func (x *exchange) transportFailure(ctx context.Context, t *Target, err error) (bool, *providers.Error) {
+	if x.r.Context().Err() != nil {
+		recordAttempt(t.Name, "canceled")
+		return true, nil
+	}
+	e := x.failureOf(ctx, t, err)
+	scrubSecrets(e, t.upstream.APIKey)
+	return false, e
+}
+
+// failureOf turns an error from sending or relaying into a failure.
+func (x *exchange) failureOf(ctx context.Context, t *Target, err error) *providers.Error {
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	switch context.Cause(ctx) {
+	case errAttemptTimeout:
+		return &providers.Error{
+			Status: http.StatusGatewayTimeout, Kind: providers.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
+			Message: fmt.Sprintf("target %q: no complete response within %s", t.Name, time.Duration(t.timeout)),
+		}
+	case errFirstByteTimeout:
+		return &providers.Error{
+			Status: http.StatusGatewayTimeout, Kind: providers.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
+			Message: fmt.Sprintf("target %q: no first event within %s", t.Name, time.Duration(t.FirstByteTimeout)),
+		}
+	}
+	return &providers.Error{
+		Status: http.StatusBadGateway, Kind: providers.KindConnect, Code: "upstream_error", Type: "upstream_error",
+		Message: fmt.Sprintf("target %q: %v", t.Name, err),
+	}
+}
+
+// fail answers after every candidate failed or none could be tried.
+func (x *exchange) fail() {
+	switch {
+	case x.last != nil:
+		x.answerFailure(x.last)
+	case x.full:
+		x.answerFailure(errAllBusy())
+	case x.unsupported != nil:
+		x.answerFailure(x.unsupported)
+	default:
+		x.answerFailure(routerError(http.StatusBadGateway, "upstream_error", "no target could be tried for model %q", x.req.model))
+	}
+}
+
+// answerFailure writes the client's answer for failure e (SPEC 4.3): an
+// upstream 4xx as it came, a 5xx or connection error as 502, a timeout as
+// 504.
+func (x *exchange) answerFailure(e *providers.Error) {
+	out := e
+	switch {
+	case e.Kind == providers.KindHTTP && e.Status >= 400 && e.Status < 500:
+		if e.Header != nil {
+			providers.CopyResponseHeaders(x.w.Header(), e.Header)
+			x.w.Header().Del("Content-Length")
+		}
+	case e.Kind == providers.KindTimeout:
+		out = &providers.Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Type: "timeout_error", Message: e.Message}
+	default:
+		out = &providers.Error{Status: http.StatusBadGateway, Code: "upstream_error", Type: "upstream_error", Message: upstreamMessage(x.lastTarget, e)}
+	}
+	x.w.OnCommit = func(w *stream.Writer) {
+		x.status = w.Status()
+		if x.attempts > 0 {
+			x.setRouteHeaders(w.Header())
+		}
+	}
+	writeError(x.w, out)
+}
+
+// upstreamMessage describes an upstream failure for a 502, naming the target.
+func upstreamMessage(t *Target, e *providers.Error) string {
+	if t == nil || strings.HasPrefix(e.Message, "target ") {
+		return e.Message
+	}
+	if e.Kind == providers.KindHTTP {
+		return fmt.Sprintf("target %q: upstream returned %d: %s", t.Name, e.Status, e.Message)
+	}
+	return fmt.Sprintf("target %q: %s", t.Name, e.Message)
+}
+
+// writeStreamError ends a committed stream with `data: {"error":…}` and no
+// [DONE], so clients see that it failed.
+func (x *exchange) writeStreamError(e *providers.Error) {
+	out := *e
+	out.Body = nil
+	switch e.Kind {
+	case providers.KindTimeout:
+		out.Code, out.Type = "upstream_timeout", "timeout_error"
+	case providers.KindStream:
+		// A provider's own in-stream error keeps its type and code.
+	default:
+		out.Code, out.Type = "upstream_error", "upstream_error"
+		out.Message = upstreamMessage(x.lastTarget, e)
+	}
+	_ = stream.WriteData(x.w, out.AppendJSON(make([]byte, 0, 256)))
+	_ = x.w.Flush()
+}
+
+// setRouteHeaders adds X-LLM-Target, X-LLM-Model and X-LLM-Attempts and the
+// matching placeholders, naming the last target tried.
+func (x *exchange) setRouteHeaders(h http.Header) {
+	attempts := strconv.Itoa(x.attempts)
+	h["X-Llm-Target"] = []string{x.lastTarget.Name}
+	h["X-Llm-Model"] = []string{x.lastModel}
+	h["X-Llm-Attempts"] = []string{attempts}
+	if x.repl != nil {
+		x.repl.Set("http.llm_router.target", x.lastTarget.Name)
+		x.repl.Set("http.llm_router.model", x.lastModel)
+		x.repl.Set("http.llm_router.attempts", x.attempts)
+	}
+}
+
+// scrubSecrets removes a key from an error that an upstream echoed it in.
+func scrubSecrets(e *providers.Error, key string) {
+	if e == nil || len(key) < 4 {
+		return
+	}
+	e.Message = strings.ReplaceAll(e.Message, key, "[redacted]")
+	if bytes.Contains(e.Body, []byte(key)) {
+		e.Body = bytes.ReplaceAll(e.Body, []byte(key), []byte("[redacted]"))
+	}
+}

@@ -1,0 +1,441 @@
+// Package llmrouter is the `llm_router` Caddy HTTP handler: one
+// OpenAI-compatible API in front of many LLM providers, with weighted load
+// balancing, retries, fallbacks, a circuit breaker, translation of each
+// provider's wire format and Server-Sent Events flushed chunk by chunk.
+package llmrouter
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/routing"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Defaults of the handler's settings.
+const (
+	defaultRetries        = 2
+	defaultBackoffBase    = 200 * time.Millisecond
+	defaultBackoffMax     = 5 * time.Second
+	defaultCooldownN      = 3
+	defaultCooldownD      = 30 * time.Second
+	defaultTimeout        = 10 * time.Minute
+	defaultMaxRequestBody = 32 << 20
+)
+
+// defaultRetryOn is what `retry_on` means when unset.
+var defaultRetryOn = []string{"429", "500", "502", "503", "504", "529", "timeout", "connect"}
+
+// Handler is the `llm_router` HTTP handler. It serves the OpenAI API
+// (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
+// `/v1/models`, also without the `/v1` prefix) and routes each request
+// among its targets.
+type Handler struct {
+	// Targets are the upstreams, in written order (the order of implicit
+	// groups and of the models list).
+	Targets []*Target `json:"targets,omitempty"`
+
+	// Models are the virtual models (aliases), in written order.
+	Models []*ModelAlias `json:"models,omitempty"`
+
+	// StrategyRaw orders the members of implicit groups (targets matched by
+	// their `models` patterns), a module in the
+	// `http.llm_router.selection_policies` namespace. Default: weighted.
+	StrategyRaw json.RawMessage `json:"strategy,omitempty" caddy:"namespace=http.llm_router.selection_policies inline_key=policy"`
+
+	// Retries is the number of extra attempts on the same target after a
+	// failure listed in RetryOn. Default: 2.
+	Retries *int `json:"retries,omitempty"`
+
+	// RetryBackoff is the pause between those attempts. Default: 200ms
+	// base, 5s max.
+	RetryBackoff *RetryBackoff `json:"retry_backoff,omitempty"`
+
+	// RetryOn lists the failures retried on the same target: HTTP status
+	// codes, `timeout` and `connect`. Default: 429 500 502 503 504 529
+	// timeout connect.
+	RetryOn []string `json:"retry_on,omitempty"`
+
+	// Fallback lists what to try, in order, after every candidate failed:
+	// alias names, target names (the request's model sent to them) or
+	// `target/model`.
+	Fallback []string `json:"fallback,omitempty"`
+
+	// Cooldown is the circuit breaker. Default: 3 failures, 30s.
+	Cooldown *Cooldown `json:"cooldown,omitempty"`
+
+	// MaxRequestBody is the largest accepted request body in bytes; a
+	// larger one gets 413. Default: 32 MiB.
+	MaxRequestBody int64 `json:"max_request_body,omitempty"`
+
+	logger         *zap.Logger
+	targets        map[string]*Target
+	aliases        map[string]*ModelAlias
+	policy         routing.Policy
+	retries        int
+	backoffBase    time.Duration
+	backoffMax     time.Duration
+	retryStatus    map[int]bool
+	retryTimeout   bool
+	retryConnect   bool
+	cooldownN      int
+	cooldownD      time.Duration
+	maxRequestBody int64
+	fallbacks      []fallbackEntry
+	modelsList     []byte
+	created        int64 // the models list's `created`: when the config loaded
+	transport      *http.Transport
+	acquired       []string // state keys to release in Cleanup
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.llm_router",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision loads the provider and strategy modules, expands placeholders in
+// secrets, fills defaults and attaches each target to its shared state.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.provisionDefaults()
+	if err := h.provisionRetryOn(); err != nil {
+		return err
+	}
+	repl := caddy.NewReplacer()
+	h.targets = make(map[string]*Target, len(h.Targets))
+	for i, t := range h.Targets {
+		if t == nil || t.Name == "" {
+			return fmt.Errorf("target %d: a name is required", i)
+		}
+		if _, dup := h.targets[t.Name]; dup {
+			return fmt.Errorf("target %q: defined twice", t.Name)
+		}
+		if err := h.provisionTarget(ctx, t, repl); err != nil {
+			return fmt.Errorf("target %q: %v", t.Name, err)
+		}
+		h.targets[t.Name] = t
+	}
+	var err error
+	if h.policy, err = loadPolicy(ctx, h, "StrategyRaw", h.StrategyRaw); err != nil {
+		return fmt.Errorf("strategy: %v", err)
+	}
+	h.aliases = make(map[string]*ModelAlias, len(h.Models))
+	for _, a := range h.Models {
+		if err := h.provisionAlias(ctx, a); err != nil {
+			return err
+		}
+	}
+	if err := h.provisionFallbacks(); err != nil {
+		return err
+	}
+	h.created = time.Now().Unix()
+	h.modelsList = h.buildModelsList()
+	h.transport = newTransport()
+	initMetrics(ctx.GetMetricsRegistry())
+	return nil
+}
+
+func (h *Handler) provisionDefaults() {
+	h.retries = defaultRetries
+	if h.Retries != nil {
+		h.retries = *h.Retries
+	}
+	h.backoffBase, h.backoffMax = defaultBackoffBase, defaultBackoffMax
+	if b := h.RetryBackoff; b != nil {
+		if b.Base > 0 {
+			h.backoffBase = time.Duration(b.Base)
+		}
+		if b.Max > 0 {
+			h.backoffMax = time.Duration(b.Max)
+		}
+	}
+	h.cooldownN, h.cooldownD = defaultCooldownN, defaultCooldownD
+	if c := h.Cooldown; c != nil {
+		h.cooldownN = c.Failures
+		if c.Duration > 0 {
+			h.cooldownD = time.Duration(c.Duration)
+		}
+	}
+	h.maxRequestBody = defaultMaxRequestBody
+	if h.MaxRequestBody > 0 {
+		h.maxRequestBody = h.MaxRequestBody
+	}
+}
+
+func (h *Handler) provisionRetryOn() error {
+	list := h.RetryOn
+	if len(list) == 0 {
+		list = defaultRetryOn
+	}
+	h.retryStatus = make(map[int]bool, len(list))
+	for _, v := range list {
+		switch v {
+		case "timeout":
+			h.retryTimeout = true
+		case "connect":
+			h.retryConnect = true
+		default:
+			code, err := parseStatus(v)
+			if err != nil {
+				return fmt.Errorf("retry_on: %v", err)
+			}
+			h.retryStatus[code] = true
+		}
+	}
+	return nil
+}
+
+func (h *Handler) provisionTarget(ctx caddy.Context, t *Target, repl *caddy.Replacer) error {
+	var mod any
+	var err error
+	if t.ProviderRaw == nil {
+		mod, err = ctx.LoadModuleByID("http.llm_router.providers.openai", json.RawMessage("{}"))
+	} else {
+		mod, err = ctx.LoadModule(t, "ProviderRaw")
+	}
+	if err != nil {
+		return fmt.Errorf("loading provider: %v", err)
+	}
+	t.provider = mod.(providers.Provider)
+	t.sender, _ = mod.(providers.Sender)
+	t.checker, _ = mod.(providers.Checker)
+
+	t.upstream = providers.Upstream{
+		Name:       t.Name,
+		BaseURL:    strings.TrimRight(repl.ReplaceAll(t.BaseURL, ""), "/"),
+		APIKey:     repl.ReplaceAll(t.APIKey, ""),
+		APIVersion: repl.ReplaceAll(t.APIVersion, ""),
+	}
+	if len(t.Headers) > 0 {
+		t.upstream.Header = make(http.Header, len(t.Headers))
+		for k, vals := range t.Headers {
+			for _, v := range vals {
+				t.upstream.Header.Add(k, repl.ReplaceAll(v, ""))
+			}
+		}
+	}
+	if c, ok := mod.(providers.Configurer); ok {
+		if err := c.ConfigureUpstream(&t.upstream); err != nil {
+			return err
+		}
+	}
+	if t.sender == nil {
+		if err := checkBaseURL(t.upstream.BaseURL); err != nil {
+			return err
+		}
+	}
+
+	t.weight = 1
+	if t.Weight != nil {
+		if *t.Weight < 0 {
+			return fmt.Errorf("weight must not be negative")
+		}
+		t.weight = *t.Weight
+	}
+	t.timeout = t.Timeout
+	if t.timeout <= 0 {
+		t.timeout = caddy.Duration(defaultTimeout)
+	}
+	if t.MaxInFlight < 0 {
+		return fmt.Errorf("max_in_flight must not be negative")
+	}
+	for _, p := range t.Models {
+		t.patterns = append(t.patterns, compileGlob(p))
+		if !isGlob(p) {
+			t.exact = append(t.exact, p)
+		}
+	}
+	if len(t.ModelMap) > 0 {
+		t.modelMap = make(map[string]string, len(t.ModelMap))
+		for _, m := range t.ModelMap {
+			if m.From == "" || m.To == "" {
+				return fmt.Errorf("model_map: both names are required")
+			}
+			if _, dup := t.modelMap[m.From]; !dup {
+				t.modelMap[m.From] = m.To
+			}
+		}
+	}
+	for _, p := range t.Prices {
+		if p.Input < 0 || p.Output < 0 {
+			return fmt.Errorf("price %q: prices must not be negative", p.Pattern)
+		}
+		t.prices = append(t.prices, compiledPrice{pattern: compileGlob(p.Pattern), input: p.Input, output: p.Output})
+	}
+	t.stateKey = routing.StateKey(t.Name, t.upstream.BaseURL)
+	t.state = routing.AcquireState(t.stateKey)
+	h.acquired = append(h.acquired, t.stateKey)
+	return nil
+}
+
+func checkBaseURL(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("base_url is required for this provider")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("base_url %q: must be an http:// or https:// URL", raw)
+	}
+	return nil
+}
+
+func loadPolicy(ctx caddy.Context, structPtr any, field string, raw json.RawMessage) (routing.Policy, error) {
+	if raw == nil {
+		return routing.Weighted{}, nil
+	}
+	mod, err := ctx.LoadModule(structPtr, field)
+	if err != nil {
+		return nil, err
+	}
+	return mod.(routing.Policy), nil
+}
+
+func (h *Handler) provisionAlias(ctx caddy.Context, a *ModelAlias) error {
+	if a == nil || a.Name == "" {
+		return fmt.Errorf("model: a name is required")
+	}
+	if _, dup := h.aliases[a.Name]; dup {
+		return fmt.Errorf("model %q: defined twice", a.Name)
+	}
+	if len(a.To) == 0 {
+		return fmt.Errorf("model %q: needs at least one `to`", a.Name)
+	}
+	var err error
+	if a.policy, err = loadPolicy(ctx, a, "StrategyRaw", a.StrategyRaw); err != nil {
+		return fmt.Errorf("model %q: strategy: %v", a.Name, err)
+	}
+	g := &group{policy: a.policy}
+	for _, m := range a.To {
+		t, ok := h.targets[m.Target]
+		if !ok {
+			return fmt.Errorf("model %q: `to` names no target: %q", a.Name, m.Target)
+		}
+		weight := t.weight
+		if m.Weight != nil {
+			if *m.Weight < 0 {
+				return fmt.Errorf("model %q: weight must not be negative", a.Name)
+			}
+			weight = *m.Weight
+		}
+		model := m.Model
+		if model == "" {
+			model = a.Name
+		}
+		g.members = append(g.members, newMember(t, model, weight))
+	}
+	a.group = g
+	h.aliases[a.Name] = a
+	return nil
+}
+
+// Validate checks the provisioned configuration.
+func (h *Handler) Validate() error {
+	if len(h.Targets) == 0 {
+		return fmt.Errorf("at least one target is required")
+	}
+	if h.retries < 0 {
+		return fmt.Errorf("retries must not be negative")
+	}
+	if h.backoffBase > h.backoffMax {
+		return fmt.Errorf("retry_backoff: base %s is above max %s", h.backoffBase, h.backoffMax)
+	}
+	if h.cooldownN < 0 {
+		return fmt.Errorf("cooldown: failures must not be negative")
+	}
+	return nil
+}
+
+// Cleanup releases this config's references to the shared target states
+// (once per acquisition, also after a Provision that failed halfway) and the
+// idle upstream connections.
+func (h *Handler) Cleanup() error {
+	for _, key := range h.acquired {
+		routing.ReleaseState(key)
+	}
+	h.acquired = nil
+	if h.transport != nil {
+		h.transport.CloseIdleConnections()
+	}
+	return nil
+}
+
+// newTransport is the HTTP transport of one handler's upstream requests. It
+// has no overall timeout (streams may run long): attempts carry their own
+// deadlines in their contexts.
+func newTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 0,
+		ReadBufferSize:        16 << 10,
+		WriteBufferSize:       16 << 10,
+	}
+}
+
+// ServeHTTP answers the OpenAI API. Every answer the router makes itself is
+// written here (never returned as a Caddy error) so that it keeps the OpenAI
+// error shape.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	ep, isModels := endpointFor(r.URL.Path)
+	switch {
+	case isModels:
+		h.serveModels(w, r)
+	case ep == 0:
+		writeError(w, errNotFound(r.URL.Path))
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, errMethod(r.Method, r.URL.Path))
+	default:
+		h.serveAPI(w, r, ep)
+	}
+	return nil
+}
+
+// endpointFor maps a path, with or without the /v1 prefix, to its endpoint.
+func endpointFor(path string) (ep providers.Endpoint, models bool) {
+	path = strings.TrimPrefix(path, "/v1")
+	switch path {
+	case "/chat/completions":
+		return providers.ChatCompletions, false
+	case "/completions":
+		return providers.Completions, false
+	case "/embeddings":
+		return providers.Embeddings, false
+	case "/models":
+		return 0, true
+	}
+	if strings.HasPrefix(path, "/models/") {
+		return 0, true
+	}
+	return 0, false
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,81 @@
+package llmrouter
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+)
+
+// finish publishes what the request cost: the token and cost placeholders,
+// the access log fields and the metrics.
+func (x *exchange) finish() {
+	if x.lastTarget == nil {
+		return
+	}
+	t := x.lastTarget
+	u := x.usage
+	cost, priced := t.cost(x.lastModel, u)
+	if x.repl != nil {
+		x.repl.Set("http.llm_router.prompt_tokens", u.PromptTokens)
+		x.repl.Set("http.llm_router.completion_tokens", u.CompletionTokens)
+		if priced {
+			x.repl.Set("http.llm_router.cost", strconv.FormatFloat(cost, 'f', -1, 64))
+		}
+	}
+	if extra, ok := x.r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
+		extra.Add(zap.String("llm_target", t.Name))
+		extra.Add(zap.String("llm_model", x.lastModel))
+		extra.Add(zap.Int("llm_attempts", x.attempts))
+		extra.Add(zap.Int64("llm_prompt_tokens", u.PromptTokens))
+		extra.Add(zap.Int64("llm_completion_tokens", u.CompletionTokens))
+		if priced {
+			extra.Add(zap.Float64("llm_cost_usd", cost))
+		}
+		if x.ttfb > 0 {
+			extra.Add(zap.Float64("llm_ttfb_ms", float64(x.ttfb)/float64(time.Millisecond)))
+		}
+	}
+	if metrics.initialized {
+		model := boundedModel(x.lastModel)
+		metrics.requests.WithLabelValues(t.Name, model, strconv.Itoa(x.status)).Inc()
+		if u.PromptTokens > 0 {
+			metrics.tokens.WithLabelValues(t.Name, model, "prompt").Add(float64(u.PromptTokens))
+		}
+		if u.CompletionTokens > 0 {
+			metrics.tokens.WithLabelValues(t.Name, model, "completion").Add(float64(u.CompletionTokens))
+		}
+		if priced && cost > 0 {
+			metrics.cost.WithLabelValues(t.Name, model).Add(cost)
+		}
+		metrics.duration.WithLabelValues(t.Name).Observe(now().Sub(x.start).Seconds())
+		if x.ttfb > 0 {
+			metrics.ttfb.WithLabelValues(t.Name).Observe(x.ttfb.Seconds())
+		}
+	}
+}
+
+// cost is the USD cost of usage on model, and whether a price matched.
+func (t *Target) cost(model string, u providers.Usage) (float64, bool) {
+	p, ok := t.price(model)
+	if !ok {
+		return 0, false
+	}
+	return (float64(u.PromptTokens)*p.input + float64(u.CompletionTokens)*p.output) / 1e6, true
+}
+
+// logCooldown notes a target going into cooldown, at warn level.
+func (h *Handler) logCooldown(t *Target, e *providers.Error) {
+	if ce := h.logger.Check(zapcore.WarnLevel, "target in cooldown"); ce != nil {
+		ce.Write(
+			zap.String("target", t.Name),
+			zap.Duration("for", h.cooldownD),
+			zap.Int("status", e.Status),
+			zap.String("last_error", e.Message),
+		)
+	}
+}

@@ -1,0 +1,202 @@
+package mock
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+)
+
+// answer is what the mock says to one call.
+type answer struct {
+	chat    bool   // chat.completion, else text_completion
+	id      string // response id
+	model   string
+	created int64
+	text    string
+	prompt  int64 // prompt words
+}
+
+var ids atomic.Uint64
+
+func (p *Provider) answer(c *providers.Call) *answer {
+	src := providers.BytesString(c.Body)
+	a := &answer{
+		chat:    c.Endpoint == providers.ChatCompletions,
+		model:   c.Model,
+		created: time.Now().Unix(),
+	}
+	n := strconv.FormatUint(ids.Add(1), 10)
+	if a.chat {
+		a.id = "chatcmpl-mock-" + n
+		messages := gjson.Get(src, "messages")
+		for _, m := range messages.Array() {
+			text := contentText(m.Get("content"))
+			a.prompt += countWords(text)
+			if m.Get("role").Str == "user" {
+				a.text = text
+			}
+		}
+	} else {
+		a.id = "cmpl-mock-" + n
+		prompt := gjson.Get(src, "prompt")
+		if prompt.IsArray() {
+			prompt = prompt.Get("0")
+		}
+		a.text = prompt.String()
+		a.prompt = countWords(a.text)
+	}
+	if p.Response != "" {
+		a.text = p.Response
+	}
+	return a
+}
+
+// contentText is the text of a message's content: a string, or the text
+// parts of an array of parts.
+func contentText(content gjson.Result) string {
+	if !content.IsArray() {
+		return content.String()
+	}
+	var b strings.Builder
+	for _, part := range content.Array() {
+		if part.Get("type").Str == "text" {
+			b.WriteString(part.Get("text").Str)
+		}
+	}
+	return b.String()
+}
+
+func countWords(s string) int64 { return int64(len(strings.Fields(s))) }
+
+func (a *answer) completion() int64 { return countWords(a.text) }
+
+// pieces splits the text into words, each with the whitespace before it, so
+// the streamed pieces add up to exactly the text.
+func (a *answer) pieces() []string {
+	var out []string
+	s := a.text
+	start := 0
+	for i := 1; i < len(s); i++ {
+		if !isSpace(s[i]) && isSpace(s[i-1]) {
+			// A new word begins at i; cut before the whitespace ahead of it.
+			j := i
+			for j > start && isSpace(s[j-1]) {
+				j--
+			}
+			if j > start {
+				out = append(out, s[start:j])
+				start = j
+			}
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+func isSpace(c byte) bool { return c < 0x80 && unicode.IsSpace(rune(c)) }
+
+// head writes the fields every object and chunk begins with.
+func (a *answer) head(b []byte, object string) []byte {
+	b = append(b, `{"id":`...)
+	b = providers.AppendString(b, a.id)
+	b = append(b, `,"object":"`...)
+	b = append(b, object...)
+	b = append(b, `","created":`...)
+	b = strconv.AppendInt(b, a.created, 10)
+	b = append(b, `,"model":`...)
+	return providers.AppendString(b, a.model)
+}
+
+func (a *answer) usage(b []byte) []byte {
+	c := a.completion()
+	b = append(b, `"usage":{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, a.prompt, 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, c, 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, a.prompt+c, 10)
+	return append(b, '}')
+}
+
+// json is the whole non-streamed response.
+func (a *answer) json() []byte {
+	var b []byte
+	if a.chat {
+		b = a.head(b, "chat.completion")
+		b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
+		b = providers.AppendString(b, a.text)
+		b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"stop"}],`...)
+	} else {
+		b = a.head(b, "text_completion")
+		b = append(b, `,"choices":[{"text":`...)
+		b = providers.AppendString(b, a.text)
+		b = append(b, `,"index":0,"logprobs":null,"finish_reason":"stop"}],`...)
+	}
+	b = a.usage(b)
+	return append(b, '}')
+}
+
+// chunk is one streamed event's JSON: a piece of text, the opening role
+// chunk (role set), or the closing chunk (finish set).
+func (a *answer) chunk(b []byte, piece string, role, finish bool) []byte {
+	if a.chat {
+		b = a.head(b, "chat.completion.chunk")
+		b = append(b, `,"choices":[{"index":0,"delta":{`...)
+		switch {
+		case role:
+			b = append(b, `"role":"assistant","content":""`...)
+		case !finish:
+			b = append(b, `"content":`...)
+			b = providers.AppendString(b, piece)
+		}
+		b = append(b, `},"logprobs":null,"finish_reason":`...)
+	} else {
+		b = a.head(b, "text_completion")
+		b = append(b, `,"choices":[{"text":`...)
+		b = providers.AppendString(b, piece)
+		b = append(b, `,"index":0,"logprobs":null,"finish_reason":`...)
+	}
+	if finish {
+		b = append(b, `"stop"`...)
+	} else {
+		b = append(b, "null"...)
+	}
+	return append(b, "}]}"...)
+}
+
+// usageChunk is the chunk carrying usage, sent as OpenAI sends it when asked
+// with stream_options.include_usage.
+func (a *answer) usageChunk(b []byte) []byte {
+	if a.chat {
+		b = a.head(b, "chat.completion.chunk")
+	} else {
+		b = a.head(b, "text_completion")
+	}
+	b = append(b, `,"choices":[],`...)
+	b = a.usage(b)
+	return append(b, '}')
+}
+
+func setJSON(resp *http.Response, body []byte) {
+	resp.Header["Content-Type"] = []string{"application/json"}
+	resp.ContentLength = int64(len(body))
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+}
+
+// errorResponse is the mock's answer to a request it cannot read.
+func errorResponse(e *providers.Error) *http.Response {
+	resp := &http.Response{StatusCode: e.Status, Header: make(http.Header, 1)}
+	setJSON(resp, e.AppendJSON(nil))
+	return resp
+}

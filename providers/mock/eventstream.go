@@ -1,0 +1,93 @@
+package mock
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// eventStream is the body of a streamed mock answer: events are produced as
+// the relay reads them, with the configured delay before every word after
+// the first, so a slow mock stream costs no goroutine.
+type eventStream struct {
+	ctx    context.Context
+	a      *answer
+	delay  time.Duration
+	pieces []string
+	next   int // next event: 0 role, 1..len(pieces) words, then finish, usage, done
+	buf    []byte
+	off    int
+	timer  *time.Timer
+}
+
+func newEventStream(ctx context.Context, a *answer, delay time.Duration) *eventStream {
+	return &eventStream{ctx: ctx, a: a, delay: delay, pieces: a.pieces()}
+}
+
+func (s *eventStream) Read(p []byte) (int, error) {
+	if s.off == len(s.buf) {
+		if err := s.produce(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, s.buf[s.off:])
+	s.off += n
+	return n, nil
+}
+
+// produce fills buf with the next event.
+func (s *eventStream) produce() error {
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	n := len(s.pieces)
+	b := append(s.buf[:0], "data: "...)
+	switch {
+	case s.next == 0 && s.a.chat:
+		b = s.a.chunk(b, "", true, false)
+	case s.next == 0:
+		// Completions have no role chunk; go straight to the first word.
+		s.next++
+		return s.produce()
+	case s.next <= n:
+		if s.next > 1 && s.delay > 0 {
+			if err := s.wait(); err != nil {
+				return err
+			}
+		}
+		b = s.a.chunk(b, s.pieces[s.next-1], false, false)
+	case s.next == n+1:
+		b = s.a.chunk(b, "", false, true)
+	case s.next == n+2:
+		b = s.a.usageChunk(b)
+	case s.next == n+3:
+		b = append(b[:0], "data: [DONE]"...)
+	default:
+		return io.EOF
+	}
+	b = append(b, "\n\n"...)
+	s.next++
+	s.buf, s.off = b, 0
+	return nil
+}
+
+func (s *eventStream) wait() error {
+	if s.timer == nil {
+		s.timer = time.NewTimer(s.delay)
+	} else {
+		s.timer.Reset(s.delay)
+	}
+	select {
+	case <-s.timer.C:
+		return nil
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+}
+
+func (s *eventStream) Close() error {
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	return nil
+}

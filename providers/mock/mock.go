@@ -1,0 +1,127 @@
+// Package mock is the `mock` provider: it answers from inside the process,
+// with no network and no key, in OpenAI's wire format. It serves the offline
+// quickstart, client integration tests and load tests of the gateway alone.
+package mock
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/providers/openai"
+	"github.com/llmrouter/caddy-llm-router/stream"
+)
+
+func init() {
+	caddy.RegisterModule(Provider{})
+}
+
+// Provider is the `mock` provider. Chat and completions echo the last user
+// message (or Response), streamed word by word; embeddings are deterministic
+// unit vectors; usage counts words.
+type Provider struct {
+	// Response is the text every answer contains. Default: the exact text of
+	// the last user message (chat) or of the prompt (completions).
+	Response string `json:"response,omitempty"`
+
+	// Delay is the pause between streamed words. Default: 0.
+	Delay caddy.Duration `json:"delay,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Provider) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.llm_router.providers.mock",
+		New: func() caddy.Module { return new(Provider) },
+	}
+}
+
+// UnmarshalTargetOption parses the mock's own subdirectives in a target
+// block:
+//
+//	mock_response <text>
+//	mock_delay    <duration>
+func (p *Provider) UnmarshalTargetOption(d *caddyfile.Dispenser) (bool, error) {
+	switch d.Val() {
+	case "mock_response":
+		if !d.NextArg() {
+			return true, d.ArgErr()
+		}
+		p.Response = d.Val()
+	case "mock_delay":
+		if !d.NextArg() {
+			return true, d.ArgErr()
+		}
+		dur, err := caddy.ParseDuration(d.Val())
+		if err != nil {
+			return true, d.Errf("mock_delay: %v", err)
+		}
+		if dur < 0 {
+			return true, d.Errf("mock_delay: must not be negative")
+		}
+		p.Delay = caddy.Duration(dur)
+	default:
+		return false, nil
+	}
+	if d.NextArg() {
+		return true, d.ArgErr()
+	}
+	return true, nil
+}
+
+// ConfigureUpstream accepts a target with no base_url.
+func (Provider) ConfigureUpstream(*providers.Upstream) error { return nil }
+
+var errNoNetwork = errors.New("the mock provider sends no requests")
+
+// NewRequest is never used: Send answers instead.
+func (Provider) NewRequest(context.Context, *providers.Call) (*http.Request, error) {
+	return nil, errNoNetwork
+}
+
+// Send answers the call in OpenAI's wire format.
+func (p *Provider) Send(ctx context.Context, c *providers.Call) (*http.Response, error) {
+	resp := &http.Response{
+		StatusCode: http.StatusOK,
+		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, 1),
+	}
+	switch {
+	case c.Endpoint == providers.Embeddings:
+		body, err := embeddings(c)
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		setJSON(resp, body)
+	case c.Stream:
+		resp.Header["Content-Type"] = []string{stream.ContentType}
+		resp.ContentLength = -1
+		resp.Body = newEventStream(ctx, p.answer(c), time.Duration(p.Delay))
+	default:
+		setJSON(resp, p.answer(c).json())
+	}
+	return resp, nil
+}
+
+// WriteResponse relays the answer like any OpenAI-compatible response.
+func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+	return openai.Relay(w, resp, c)
+}
+
+// ReadError reads the mock's own 400s.
+func (Provider) ReadError(resp *http.Response, body []byte, _ *providers.Call) *providers.Error {
+	return openai.ParseError(resp, body)
+}
+
+// Interface guards
+var (
+	_ providers.Provider         = (*Provider)(nil)
+	_ providers.Sender           = (*Provider)(nil)
+	_ providers.Configurer       = (*Provider)(nil)
+	_ providers.CaddyfileOptions = (*Provider)(nil)
+)

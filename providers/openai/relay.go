@@ -1,0 +1,181 @@
+package openai
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/stream"
+)
+
+// ErrStreamCut is returned when an upstream event stream ends before it
+// finished (no `[DONE]`, no finish_reason).
+var ErrStreamCut = errors.New("upstream closed the stream before it finished")
+
+// Relay writes an OpenAI-format 2xx response to the client: a JSON body
+// unchanged (read whole first, so a failure while reading it can still be
+// retried), an event stream event by event (see relayStream).
+func Relay(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+	if c.Stream && isEventStream(resp.Header) {
+		return relayStream(w, resp, c)
+	}
+	buf, err := providers.ReadAll(resp.Body, resp.ContentLength)
+	if err != nil {
+		return providers.Usage{}, err
+	}
+	defer providers.PutBuffer(buf)
+	body := buf.Bytes()
+	usage := UsageOf(gjson.Get(providers.BytesString(body), "usage"))
+	providers.CopyResponseHeaders(w.Header(), resp.Header)
+	w.WriteHeader(resp.StatusCode)
+	_, err = w.Write(body)
+	return usage, err
+}
+
+// UsageOf reads an OpenAI `usage` object.
+func UsageOf(u gjson.Result) providers.Usage {
+	if !u.IsObject() {
+		return providers.Usage{}
+	}
+	return providers.Usage{
+		PromptTokens:     u.Get("prompt_tokens").Int(),
+		CompletionTokens: u.Get("completion_tokens").Int(),
+	}
+}
+
+func isEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	if ct == stream.ContentType {
+		return true
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == stream.ContentType
+}
+
+var (
+	usageKey      = []byte(`"usage"`)
+	errorKey      = []byte(`"error"`)
+	finishCompact = []byte(`"finish_reason":"`)
+	finishSpaced  = []byte(`"finish_reason": "`)
+)
+
+// relayStream passes an OpenAI event stream through event by event, flushing
+// whenever no further upstream bytes are already waiting. It records usage,
+// drops the usage-only chunk the client did not ask for, holds comments that
+// come before the first data event (so the attempt can still be retried),
+// and turns an in-stream error object into a failure.
+func relayStream(w *stream.Writer, resp *http.Response, c *providers.Call) (usage providers.Usage, err error) {
+	r := stream.NewReader(resp.Body)
+	defer r.Release()
+	var (
+		held     []byte // comments before the first data event
+		sawUsage bool
+		finished bool
+		chunks   int64
+	)
+	defer func() {
+		if err != nil && !sawUsage {
+			usage = estimateUsage(c, chunks)
+		}
+	}()
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			if !finished {
+				return usage, ErrStreamCut
+			}
+			// Some compatible servers end without `[DONE]`; clients expect it.
+			if !w.Committed() {
+				providers.CopyResponseHeaders(w.Header(), resp.Header)
+			}
+			if err := stream.WriteDone(w); err != nil {
+				return usage, err
+			}
+			return usage, w.Flush()
+		}
+		if err != nil {
+			return usage, err
+		}
+		if !ev.HasData {
+			if !w.Committed() {
+				held = append(held, ev.Raw...)
+				continue
+			}
+			if _, err := w.Write(ev.Raw); err != nil {
+				return usage, err
+			}
+			continue
+		}
+		done := ev.IsDone()
+		if !done {
+			data := ev.Data
+			src := providers.BytesString(data)
+			if bytes.Contains(data, errorKey) {
+				if e := gjson.Get(src, "error"); e.Exists() && e.Type != gjson.Null {
+					return usage, ParseStreamError(data)
+				}
+			}
+			if bytes.Contains(data, usageKey) {
+				if u := gjson.Get(src, "usage"); u.IsObject() {
+					usage, sawUsage = UsageOf(u), true
+					if !c.IncludeUsage && isEmptyArray(gjson.Get(src, "choices")) {
+						finished = true
+						continue // the usage chunk the router asked for itself
+					}
+				}
+			}
+			if !finished && (bytes.Contains(data, finishCompact) || bytes.Contains(data, finishSpaced)) {
+				finished = true
+			}
+			chunks++
+		}
+		if !w.Committed() {
+			providers.CopyResponseHeaders(w.Header(), resp.Header)
+			w.WriteHeader(resp.StatusCode)
+			if len(held) > 0 {
+				if _, err := w.Write(held); err != nil {
+					return usage, err
+				}
+			}
+		}
+		if _, err := w.Write(ev.Raw); err != nil {
+			return usage, err
+		}
+		if done {
+			return usage, w.Flush()
+		}
+		if r.Buffered() == 0 {
+			if err := w.Flush(); err != nil {
+				return usage, err
+			}
+		}
+	}
+}
+
+func isEmptyArray(r gjson.Result) bool {
+	if !r.Exists() || r.Type == gjson.Null {
+		return true
+	}
+	if !r.IsArray() {
+		return false
+	}
+	return strings.TrimSpace(r.Raw[1:len(r.Raw)-1]) == ""
+}
+
+// estimateUsage counts what a stream that failed or was cancelled delivered
+// before it ended: one token per content chunk, and the prompt at about four
+// bytes per token, since the upstream's own count never arrived.
+func estimateUsage(c *providers.Call, chunks int64) providers.Usage {
+	src := providers.BytesString(c.Body)
+	prompt := gjson.Get(src, "messages")
+	if !prompt.Exists() {
+		prompt = gjson.Get(src, "prompt")
+	}
+	return providers.Usage{PromptTokens: int64(len(prompt.Raw)+3) / 4, CompletionTokens: chunks}
+}

@@ -1,0 +1,123 @@
+package llmrouter
+
+import (
+	"strings"
+
+	"github.com/llmrouter/caddy-llm-router/routing"
+)
+
+// member is one candidate: a target and the upstream model to ask it for.
+type member struct {
+	target *Target
+	model  string // after model_map
+	weight int
+	price  float64 // input + output per 1M tokens; negative when unpriced
+}
+
+func newMember(t *Target, model string, weight int) member {
+	model = t.mapModel(model)
+	return member{target: t, model: model, weight: weight, price: t.priceSum(model)}
+}
+
+// group is an ordered set of candidates with the strategy that orders them.
+type group struct {
+	members []member
+	policy  routing.Policy
+}
+
+// mapModel applies the target's model_map.
+func (t *Target) mapModel(model string) string {
+	if to, ok := t.modelMap[model]; ok {
+		return to
+	}
+	return model
+}
+
+// serves reports whether the target's `models` patterns (or model_map
+// client names) cover model; a target that lists none serves any model.
+func (t *Target) serves(model string) bool {
+	if len(t.patterns) == 0 {
+		return true
+	}
+	for _, p := range t.patterns {
+		if p.match(model) {
+			return true
+		}
+	}
+	_, mapped := t.modelMap[model]
+	return mapped
+}
+
+// price returns the first price whose pattern matches the upstream model.
+func (t *Target) price(model string) (compiledPrice, bool) {
+	for _, p := range t.prices {
+		if p.pattern.match(model) {
+			return p, true
+		}
+	}
+	return compiledPrice{}, false
+}
+
+func (t *Target) priceSum(model string) float64 {
+	if p, ok := t.price(model); ok {
+		return p.input + p.output
+	}
+	return -1
+}
+
+// resolve finds the candidates for a request's model, in the order of
+// SPEC 5.1: X-LLM-Target, alias, `<target>/<model>` or `[<target>]<model>`,
+// targets whose patterns match. It returns nil when nothing matches.
+func (h *Handler) resolve(req *request) (*group, error) {
+	if name := req.forceTarget; name != "" {
+		t, ok := h.targets[name]
+		if !ok {
+			return nil, errUnknownTarget(name)
+		}
+		return h.single(t, req.model), nil
+	}
+	if a, ok := h.aliases[req.model]; ok {
+		return a.group, nil
+	}
+	if t, model, ok := h.prefixed(req.model); ok {
+		return h.single(t, model), nil
+	}
+	g := &group{policy: h.policy}
+	for _, t := range h.Targets {
+		if t.serves(req.model) {
+			g.members = append(g.members, newMember(t, req.model, t.weight))
+		}
+	}
+	if len(g.members) == 0 {
+		return nil, errModelNotFound(req.model)
+	}
+	return g, nil
+}
+
+func (h *Handler) single(t *Target, model string) *group {
+	return &group{members: []member{newMember(t, model, 1)}, policy: routing.Fallback{}}
+}
+
+// prefixed splits `<target>/<model>` or `[<target>]<model>` when the
+// prefix names a target.
+func (h *Handler) prefixed(model string) (*Target, string, bool) {
+	var name, rest string
+	if strings.HasPrefix(model, "[") {
+		end := strings.IndexByte(model, ']')
+		if end < 0 {
+			return nil, "", false
+		}
+		name, rest = model[1:end], model[end+1:]
+	} else {
+		slash := strings.IndexByte(model, '/')
+		if slash < 0 {
+			return nil, "", false
+		}
+		name, rest = model[:slash], model[slash+1:]
+	}
+	t, ok := h.targets[name]
+	if !ok || rest == "" {
+		return nil, "", false
+	}
+	return t, rest, true
+}
