@@ -83,7 +83,7 @@ func includeUsageEdit(src string) (edit, bool) {
 			if iu.Type == gjson.True {
 				return edit{}, false
 			}
-			at := so.Index + iu.Index
+			at := iu.Index // Result.Get makes nested indexes absolute
 			return edit{start: at, end: at + len(iu.Raw), text: jsonTrue}, true
 		}
 		at := so.Index + 1

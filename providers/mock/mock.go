@@ -59,7 +59,7 @@ func (p *Provider) UnmarshalTargetOption(d *caddyfile.Dispenser) (bool, error) {
 		}
 		dur, err := caddy.ParseDuration(d.Val())
 		if err != nil {
-			return true, d.Errf("mock_delay: %v", err)
+			return true, d.Errf("mock_delay: %q is not a duration such as 50ms", d.Val())
 		}
 		if dur < 0 {
 			return true, d.Errf("mock_delay: must not be negative")

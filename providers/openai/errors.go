@@ -25,7 +25,7 @@ func ParseError(resp *http.Response, body []byte) *providers.Error {
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) > 0 && trimmed[0] == '{' && gjson.ValidBytes(trimmed) {
-		e.Body = trimmed
+		e.Body = body // passed on byte for byte
 		fillFromJSON(e, gjson.ParseBytes(trimmed))
 		return e
 	}

@@ -1,0 +1,200 @@
+// Package integration runs llm_router inside a real Caddy, started in this
+// test process by Caddy's caddytest package, against local fake upstreams.
+//
+// caddytest binds fixed ports (admin localhost:2999, HTTP 9080), so every
+// live-server test lives in this one package and none runs in parallel.
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/tidwall/gjson"
+
+	_ "github.com/llmrouter/caddy-llm-router"
+)
+
+// base is where the test Caddy serves the router.
+const base = "http://localhost:9080"
+
+// globalOptions precede every test Caddyfile.
+const globalOptions = `{
+	skip_install_trust
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	auto_https off
+}
+`
+
+// load (re)configures the test Caddy with site blocks on :9080; body is
+// placed inside `:9080 { … }` unless it starts with a site address of its
+// own (a line starting with ':').
+func load(t *testing.T, body string) *caddytest.Tester {
+	t.Helper()
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
+		TestRequestTimeout: 30 * time.Second,
+		LoadRequestTimeout: 10 * time.Second,
+	})
+	cfg := globalOptions
+	if strings.HasPrefix(strings.TrimSpace(body), ":") {
+		cfg += body
+	} else {
+		cfg += ":9080 {\n" + body + "\n}\n"
+	}
+	tester.InitServer(cfg, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	return tester
+}
+
+// router wraps an llm_router block in a site.
+func router(block string) string {
+	return "llm_router {\n" + block + "\n}"
+}
+
+// client is used for requests to the router; no overall timeout (streams),
+// tests bound their waits themselves.
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+
+// post sends a JSON body to path with optional header pairs.
+func post(t *testing.T, path, body string, headers ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// result is a fully read response.
+type result struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r result) json(path string) gjson.Result { return gjson.GetBytes(r.Body, path) }
+
+// do posts and reads the whole answer.
+func do(t *testing.T, path, body string, headers ...string) result {
+	t.Helper()
+	resp := post(t, path, body, headers...)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	return result{resp.StatusCode, resp.Header, b}
+}
+
+// chat is a chat request body for model with one user message.
+func chat(model string, extra ...string) string {
+	s := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":"hi"}]`, model)
+	for _, e := range extra {
+		s += "," + e
+	}
+	return s + "}"
+}
+
+// expectStatus fails unless r has the status.
+func expectStatus(t *testing.T, r result, status int) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)
+	}
+}
+
+// expectError checks an error answer: status, the OpenAI error shape and
+// the code.
+func expectError(t *testing.T, r result, status int, code string) {
+	t.Helper()
+	expectStatus(t, r, status)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	e := gjson.GetBytes(r.Body, "error")
+	if !e.IsObject() || !e.Get("message").Exists() || !e.Get("type").Exists() || !e.Get("param").Exists() || !e.Get("code").Exists() {
+		t.Fatalf("not the OpenAI error shape: %s", r.Body)
+	}
+	if got := e.Get("code").String(); got != code {
+		t.Fatalf("error code %q, want %q; body: %s", got, code, r.Body)
+	}
+}
+
+// sseEvent is one event read from the router.
+type sseEvent struct {
+	Data string
+	At   time.Time
+}
+
+// readSSE reads every `data:` payload of a stream until it ends.
+func readSSE(t *testing.T, resp *http.Response) []sseEvent {
+	t.Helper()
+	var out []sseEvent
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		line := sc.Text()
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			out = append(out, sseEvent{Data: data, At: time.Now()})
+		}
+	}
+	return out
+}
+
+// contentOf joins the delta contents of chat chunks.
+func contentOf(events []sseEvent) string {
+	var b strings.Builder
+	for _, e := range events {
+		b.WriteString(gjson.Get(e.Data, "choices.0.delta.content").String())
+	}
+	return b.String()
+}
+
+// compact re-encodes JSON without whitespace, for comparisons.
+func compact(t *testing.T, s []byte) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, s); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, s)
+	}
+	return b.String()
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, timeout time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// caddytestLoadError loads a config that must be refused, and checks the
+// error mentions want.
+func caddytestLoadError(t *testing.T, body, want string) {
+	t.Helper()
+	caddytest.AssertLoadError(t, globalOptions+":9080 {\n"+body+"\n}\n", "caddyfile", want)
+}

@@ -1,0 +1,60 @@
+package llmrouter
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+)
+
+// FuzzDecodeAndResolve feeds arbitrary bodies and headers through request
+// decoding and model resolution: nothing may panic, an accepted request
+// has a model, and every refusal is a 4xx in the OpenAI error shape.
+func FuzzDecodeAndResolve(f *testing.F) {
+	for _, seed := range []string{
+		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"smart","messages":[],"stream":true,"stream_options":{"include_usage":false}}`,
+		`{"model":"claude/x","messages":[]}`, `{"model":"[openai]x","messages":[]}`,
+		`{"model":"[openai","messages":[]}`, `{"model":"/","messages":[]}`, `{"model":"a","model":"b"}`,
+		`{"model":"\u0000","messages":[]}`, `[]`, `{`, `null`, `{"model":1}`, "\xff\xfe",
+	} {
+		f.Add([]byte(seed), "")
+		f.Add([]byte(seed), "openai")
+	}
+	h := provisioned(f, resolveConfig)
+	f.Fuzz(func(t *testing.T, body []byte, target string) {
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
+		if target != "" {
+			r.Header["X-Llm-Target"] = []string{target}
+		}
+		req, e := readRequest(r, providers.ChatCompletions, 1<<16)
+		if e != nil {
+			checkRefusal(t, e)
+			return
+		}
+		defer req.release()
+		if req.model == "" {
+			t.Fatal("accepted a request without a model")
+		}
+		g, err := h.resolve(req)
+		if err != nil {
+			checkRefusal(t, err.(*providers.Error))
+			return
+		}
+		if len(g.members) == 0 {
+			t.Fatal("resolved to no candidates")
+		}
+	})
+}
+
+func checkRefusal(t *testing.T, e *providers.Error) {
+	t.Helper()
+	if e.Status < 400 || e.Status > 499 || e.Code == "" || e.Message == "" {
+		t.Fatalf("refusal %+v", e)
+	}
+	if out := e.AppendJSON(nil); !bytes.HasPrefix(out, []byte(`{"error":{"message":`)) {
+		t.Fatalf("shape %s", out)
+	}
+}

@@ -1,0 +1,29 @@
+package fakeupstream
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// NewAzure starts a fake Azure OpenAI resource. Its base URL is URL(); it
+// serves /openai/deployments/{deployment}/{chat/completions, completions,
+// embeddings}?api-version=… in OpenAI's shapes, answering with the
+// deployment as the model, and 404 "Resource not found" (Azure's answer)
+// when the path or the api-version is wrong.
+func NewAzure(tb testing.TB, name string) *Server {
+	return start(tb, name, serveAzure)
+}
+
+func serveAzure(w http.ResponseWriter, r *http.Request, req *Request, step Step) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/openai/deployments/")
+	slash := strings.IndexByte(rest, '/')
+	if !ok || slash <= 0 || r.URL.Query().Get("api-version") == "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":{"code":"404","message":"Resource not found"}}`))
+		return
+	}
+	r.URL.Path = "/v1" + rest[slash:]
+	serveOpenAI(w, r, req, step)
+}

@@ -1,0 +1,80 @@
+package llmrouter
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+)
+
+func TestReadRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		ep         providers.Endpoint
+		status     int
+		code       string
+	}{
+		{"ok", `{"model":"m","messages":[]}`, providers.ChatCompletions, 0, ""},
+		{"not json", `{"model":`, providers.ChatCompletions, 400, "invalid_request"},
+		{"empty", ``, providers.ChatCompletions, 400, "invalid_request"},
+		{"array", `[{"model":"m"}]`, providers.ChatCompletions, 400, "invalid_request"},
+		{"string", `"hello"`, providers.ChatCompletions, 400, "invalid_request"},
+		{"no model", `{"messages":[]}`, providers.ChatCompletions, 400, "invalid_request"},
+		{"model number", `{"model":4,"messages":[]}`, providers.ChatCompletions, 400, "invalid_request"},
+		{"model empty", `{"model":"","messages":[]}`, providers.ChatCompletions, 400, "invalid_request"},
+		{"model twice", `{"model":"a","messages":[],"model":"b"}`, providers.ChatCompletions, 400, "invalid_request"},
+		{"no messages", `{"model":"m"}`, providers.ChatCompletions, 400, "invalid_request"},
+		{"messages not array", `{"model":"m","messages":"hi"}`, providers.ChatCompletions, 400, "invalid_request"},
+		{"stream not bool", `{"model":"m","messages":[],"stream":"yes"}`, providers.ChatCompletions, 400, "invalid_request"},
+		{"embeddings need no messages", `{"model":"m","input":"x"}`, providers.Embeddings, 0, ""},
+		{"too large", `{"model":"m","messages":[],"pad":"` + strings.Repeat("x", 200) + `"}`, providers.ChatCompletions, 413, "request_too_large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(tc.body))
+			req, e := readRequest(r, tc.ep, 128)
+			if tc.status == 0 {
+				if e != nil {
+					t.Fatal(e)
+				}
+				req.release()
+				return
+			}
+			if e == nil || e.Status != tc.status || e.Code != tc.code {
+				t.Fatalf("got %v, want %d %s", e, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+// A declared Content-Length over the limit is refused before any reading.
+func TestReadRequestTooLargeUnread(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", &neverRead{t})
+	r.ContentLength = 1 << 30
+	if _, e := readRequest(r, providers.ChatCompletions, 1<<20); e == nil || e.Status != 413 {
+		t.Fatalf("got %v", e)
+	}
+}
+
+type neverRead struct{ t *testing.T }
+
+func (n *neverRead) Read([]byte) (int, error) {
+	n.t.Fatal("body read")
+	return 0, nil
+}
+
+func TestRequestFields(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(
+		`{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true},"user":"u1"}`))
+	r.Header.Set("Authorization", "Bearer sk-client")
+	r.Header.Set("X-LLM-Target", "t")
+	req, e := readRequest(r, providers.ChatCompletions, 1<<20)
+	if e != nil {
+		t.Fatal(e)
+	}
+	defer req.release()
+	if req.model != "m" || !req.stream || !req.includeUsage || req.user != "u1" || req.clientKey != "sk-client" || req.forceTarget != "t" {
+		t.Fatalf("%+v", req)
+	}
+}
