@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,36 +24,57 @@ import (
 	_ "github.com/llmrouter/caddy-llm-router"
 )
 
+// Ports of the test Caddy. caddytest's defaults are fixed (admin 2999),
+// which breaks when two test processes run at once, so each process picks
+// free ones.
+var adminPort, httpPort, httpsPort = freePort(), freePort(), freePort()
+
 // base is where the test Caddy serves the router.
-const base = "http://localhost:9080"
+var base = fmt.Sprintf("http://localhost:%d", httpPort)
 
 // globalOptions precede every test Caddyfile.
-const globalOptions = `{
+var globalOptions = fmt.Sprintf(`{
 	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
+	admin localhost:%d
+	http_port %d
+	https_port %d
 	grace_period 1ns
 	auto_https off
 }
-`
+`, adminPort, httpPort, httpsPort)
 
-// load (re)configures the test Caddy with site blocks on :9080; body is
-// placed inside `:9080 { … }` unless it starts with a site address of its
-// own (a line starting with ':').
-func load(t *testing.T, body string) *caddytest.Tester {
-	t.Helper()
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// testerConfig points caddytest at this process's admin port.
+func testerConfig() caddytest.Config {
+	return caddytest.Config{
+		AdminPort:          adminPort,
 		TestRequestTimeout: 30 * time.Second,
 		LoadRequestTimeout: 10 * time.Second,
-	})
+	}
+}
+
+// load (re)configures the test Caddy; body is placed inside the site block
+// of base unless it starts with a site address of its own (a line starting
+// with ':'; use httpPort).
+func load(t *testing.T, body string) *caddytest.Tester {
+	t.Helper()
+	tester := caddytest.NewTester(t).WithDefaultOverrides(testerConfig())
 	cfg := globalOptions
 	if strings.HasPrefix(strings.TrimSpace(body), ":") {
 		cfg += body
 	} else {
-		cfg += ":9080 {\n" + body + "\n}\n"
+		cfg += fmt.Sprintf(":%d {\n%s\n}\n", httpPort, body)
 	}
 	tester.InitServer(cfg, "caddyfile")
+	started.Store(true)
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -196,5 +219,34 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool, what stri
 // error mentions want.
 func caddytestLoadError(t *testing.T, body, want string) {
 	t.Helper()
-	caddytest.AssertLoadError(t, globalOptions+":9080 {\n"+body+"\n}\n", "caddyfile", want)
+	status, msg := postConfig(t, globalOptions+fmt.Sprintf(":%d {\n%s\n}\n", httpPort, body))
+	if status == http.StatusOK || !strings.Contains(msg, want) {
+		t.Fatalf("load answered %d %s; want a refusal containing %q", status, msg, want)
+	}
+}
+
+// postConfig loads a Caddyfile through the admin API, as `caddy reload`
+// does, starting the test Caddy first if needed; it returns the answer.
+func postConfig(t *testing.T, caddyfile string) (int, string) {
+	t.Helper()
+	if !started.Load() {
+		load(t, "respond 204")
+	}
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", adminPort), strings.NewReader(caddyfile))
+	req.Header.Set("Content-Type", "text/caddyfile")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("admin API: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// started is set once the test Caddy runs.
+var started atomic.Bool
+
+// siteConfig is a whole test Caddyfile with body in the site of base.
+func siteConfig(body string) string {
+	return globalOptions + fmt.Sprintf(":%d {\n%s\n}\n", httpPort, body)
 }
