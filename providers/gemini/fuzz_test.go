@@ -1,0 +1,118 @@
+package gemini
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/stream"
+)
+
+func addSeeds(f *testing.F, pattern string) {
+	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
+	if len(files) == 0 {
+		f.Fatalf("no seeds for %s", pattern)
+	}
+	for _, file := range files {
+		f.Add(readFile(f, file))
+	}
+}
+
+// isObject reports whether b is what the router hands a provider: a valid
+// JSON object.
+func isObject(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	return len(t) > 0 && t[0] == '{' && json.Valid(b)
+}
+
+// Any client body the router accepts translates without panicking, to valid
+// JSON or to a 400.
+func FuzzRequest(f *testing.F) {
+	addSeeds(f, "request/*.openai.json")
+	addSeeds(f, "embeddings/*.openai.json")
+	f.Add([]byte(`{"messages":[{"role":"tool","tool_call_id":"call_x.sig","content":"{\"a\":1}"}]}`))
+	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":"data:,%zz"}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !isObject(body) {
+			return
+		}
+		for _, ep := range []providers.Endpoint{providers.ChatCompletions, providers.Embeddings} {
+			c := &providers.Call{Endpoint: ep, Body: body, Model: "m", Upstream: upstream()}
+			_ = Provider{}.Check(c)
+			var out []byte
+			var err *providers.Error
+			if ep == providers.ChatCompletions {
+				out, err = translateChat(nil, c)
+			} else {
+				out, err = translateEmbeddings(nil, c)
+			}
+			if err != nil {
+				if err.Status != 400 {
+					t.Fatalf("error status %d", err.Status)
+				}
+				continue
+			}
+			if !json.Valid(out) {
+				t.Fatalf("invalid JSON for %s:\n%s", body, out)
+			}
+		}
+	})
+}
+
+// Any upstream answer translates without panicking, to valid JSON or an
+// error.
+func FuzzResponse(f *testing.F) {
+	addSeeds(f, "response/*.gemini.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, _, err := translateResponse(nil, body, "m")
+		if err == nil && !json.Valid(out) {
+			t.Fatalf("invalid JSON for %s:\n%s", body, out)
+		}
+	})
+}
+
+// Any upstream event stream translates without panicking into valid SSE:
+// `data:` events, each JSON or [DONE], [DONE] only last and only after a
+// successful stream.
+func FuzzStream(f *testing.F) {
+	addSeeds(f, "stream/*.gemini.sse")
+	f.Add([]byte("data: {\"candidates\":[{\"index\":3},{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"x\",\"args\":[1]}}]}}]}\n\n"))
+	f.Add([]byte("data: [{\"error\":\"text\"}]\r\n\r\ndata: \n\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, includeUsage := range []bool{false, true} {
+			rec := httptest.NewRecorder()
+			w := stream.NewWriter(rec)
+			c := chatCall([]byte(`{"model":"m","messages":[]}`), true, includeUsage)
+			_, err := Provider{}.WriteResponse(w, sseResponse(body), c)
+			out := rec.Body.Bytes()
+			if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n\n")) {
+				t.Fatalf("unterminated event: %q", out)
+			}
+			events := bytes.Split(bytes.TrimSuffix(out, []byte("\n\n")), []byte("\n\n"))
+			for i, ev := range events {
+				if len(out) == 0 {
+					break
+				}
+				data, ok := bytes.CutPrefix(ev, []byte("data: "))
+				if !ok || bytes.ContainsAny(data, "\r\n") {
+					t.Fatalf("not a data event: %q", ev)
+				}
+				if string(data) == "[DONE]" {
+					if i != len(events)-1 || err != nil {
+						t.Fatalf("[DONE] at %d of %d, err %v", i, len(events), err)
+					}
+					continue
+				}
+				if !json.Valid(data) {
+					t.Fatalf("invalid JSON event: %q", data)
+				}
+			}
+			if err == nil && !bytes.HasSuffix(out, []byte("data: [DONE]\n\n")) {
+				t.Fatalf("successful stream without [DONE]: %q", out)
+			}
+		}
+	})
+}
