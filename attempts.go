@@ -43,6 +43,9 @@ type exchange struct {
 	unsupported *providers.Error // the first candidate that could not serve
 	full        bool             // a candidate was skipped at its max_in_flight
 	seen        []member         // candidates attempted already
+	seenBuf     [4]member
+	cands       []routing.Candidate
+	candsBuf    [8]routing.Candidate
 	usage       providers.Usage
 	ttfb        time.Duration
 	status      int
@@ -76,6 +79,7 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, ep providers
 		req:   req,
 		start: now(),
 	}
+	x.seen, x.cands = x.seenBuf[:0], x.candsBuf[:0]
 	x.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	x.routeReq = routing.Request{User: req.user, ClientKey: req.clientKey, Now: x.start}
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
@@ -103,8 +107,7 @@ func (x *exchange) run(g *group) {
 		} else {
 			order = make([]int, n)
 		}
-		cands := candidates(g.members)
-		g.policy.Order(cands, &x.routeReq, order)
+		g.policy.Order(x.candidates(g.members), &x.routeReq, order)
 		for _, idx := range order {
 			m := g.members[idx]
 			if x.attempted(m) || !x.supported(m) {
@@ -131,10 +134,10 @@ func (x *exchange) run(g *group) {
 }
 
 // candidates presents members to a selection policy.
-func candidates(ms []member) []routing.Candidate {
-	out := make([]routing.Candidate, len(ms))
-	for i, m := range ms {
-		out[i] = routing.Candidate{ID: m.target.Name + "/" + m.model, Weight: m.weight, Price: m.price, State: m.target.state}
+func (x *exchange) candidates(ms []member) []routing.Candidate {
+	out := x.cands[:0]
+	for _, m := range ms {
+		out = append(out, routing.Candidate{ID: m.id, Weight: m.weight, Price: m.price, State: m.target.state})
 	}
 	return out
 }
@@ -468,10 +471,11 @@ func (x *exchange) writeStreamError(e *providers.Error) {
 // setRouteHeaders adds X-LLM-Target, X-LLM-Model and X-LLM-Attempts and the
 // matching placeholders, naming the last target tried.
 func (x *exchange) setRouteHeaders(h http.Header) {
-	attempts := strconv.Itoa(x.attempts)
-	h["X-Llm-Target"] = []string{x.lastTarget.Name}
-	h["X-Llm-Model"] = []string{x.lastModel}
-	h["X-Llm-Attempts"] = []string{attempts}
+	vals := make([]string, 3) // one allocation for the three headers
+	vals[0], vals[1], vals[2] = x.lastTarget.Name, x.lastModel, strconv.Itoa(x.attempts)
+	h["X-Llm-Target"] = vals[0:1:1]
+	h["X-Llm-Model"] = vals[1:2:2]
+	h["X-Llm-Attempts"] = vals[2:3:3]
 	if x.repl != nil {
 		x.repl.Set("http.llm_router.target", x.lastTarget.Name)
 		x.repl.Set("http.llm_router.model", x.lastModel)

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -99,6 +101,8 @@ type Handler struct {
 	created        int64 // the models list's `created`: when the config loaded
 	transport      *http.Transport
 	acquired       []string // state keys to release in Cleanup
+	implicit       sync.Map // model → *group of rule 4, see resolve
+	implicitCount  atomic.Int64
 }
 
 // CaddyModule returns the Caddy module information.

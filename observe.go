@@ -28,17 +28,12 @@ func (x *exchange) finish() {
 		}
 	}
 	if extra, ok := x.r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
-		extra.Add(zap.String("llm_target", t.Name))
-		extra.Add(zap.String("llm_model", x.lastModel))
-		extra.Add(zap.Int("llm_attempts", x.attempts))
-		extra.Add(zap.Int64("llm_prompt_tokens", u.PromptTokens))
-		extra.Add(zap.Int64("llm_completion_tokens", u.CompletionTokens))
-		if priced {
-			extra.Add(zap.Float64("llm_cost_usd", cost))
-		}
-		if x.ttfb > 0 {
-			extra.Add(zap.Float64("llm_ttfb_ms", float64(x.ttfb)/float64(time.Millisecond)))
-		}
+		// One inline object rather than one Add per field: each Add resets
+		// the fields' handler cache.
+		extra.Add(zap.Inline(&logFields{
+			target: t.Name, model: x.lastModel, attempts: x.attempts, usage: u,
+			cost: cost, priced: priced, ttfb: x.ttfb,
+		}))
 	}
 	if metrics.initialized {
 		model := boundedModel(x.lastModel)
@@ -78,4 +73,30 @@ func (h *Handler) logCooldown(t *Target, e *providers.Error) {
 			zap.String("last_error", e.Message),
 		)
 	}
+}
+
+// logFields are the access log fields of one routed request.
+type logFields struct {
+	target, model string
+	attempts      int
+	usage         providers.Usage
+	cost          float64
+	priced        bool
+	ttfb          time.Duration
+}
+
+// MarshalLogObject implements zapcore.ObjectMarshaler.
+func (f *logFields) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddString("llm_target", f.target)
+	enc.AddString("llm_model", f.model)
+	enc.AddInt("llm_attempts", f.attempts)
+	enc.AddInt64("llm_prompt_tokens", f.usage.PromptTokens)
+	enc.AddInt64("llm_completion_tokens", f.usage.CompletionTokens)
+	if f.priced {
+		enc.AddFloat64("llm_cost_usd", f.cost)
+	}
+	if f.ttfb > 0 {
+		enc.AddFloat64("llm_ttfb_ms", float64(f.ttfb)/float64(time.Millisecond))
+	}
+	return nil
 }

@@ -12,11 +12,12 @@ type member struct {
 	model  string // after model_map
 	weight int
 	price  float64 // input + output per 1M tokens; negative when unpriced
+	id     string  // target/model, the stable identity sticky hashing uses
 }
 
 func newMember(t *Target, model string, weight int) member {
 	model = t.mapModel(model)
-	return member{target: t, model: model, weight: weight, price: t.priceSum(model)}
+	return member{target: t, model: model, weight: weight, price: t.priceSum(model), id: t.Name + "/" + model}
 }
 
 // group is an ordered set of candidates with the strategy that orders them.
@@ -82,6 +83,9 @@ func (h *Handler) resolve(req *request) (*group, error) {
 	if t, model, ok := h.prefixed(req.model); ok {
 		return h.single(t, model), nil
 	}
+	if g, ok := h.implicit.Load(req.model); ok {
+		return g.(*group), nil
+	}
 	g := &group{policy: h.policy}
 	for _, t := range h.Targets {
 		if t.serves(req.model) {
@@ -91,8 +95,18 @@ func (h *Handler) resolve(req *request) (*group, error) {
 	if len(g.members) == 0 {
 		return nil, errModelNotFound(req.model)
 	}
+	// Groups never change once built; keep a bounded number of them, since
+	// clients choose the model names.
+	if h.implicitCount.Load() < maxImplicitGroups {
+		if _, loaded := h.implicit.LoadOrStore(req.model, g); !loaded {
+			h.implicitCount.Add(1)
+		}
+	}
 	return g, nil
 }
+
+// maxImplicitGroups bounds the cache of implicit groups per handler.
+const maxImplicitGroups = 4096
 
 func (h *Handler) single(t *Target, model string) *group {
 	return &group{members: []member{newMember(t, model, 1)}, policy: routing.Fallback{}}
