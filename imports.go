@@ -3,6 +3,9 @@ package llmrouter
 // The providers and selection policies that come with the module: importing
 // the root package registers them all, as caddy-l4's imports.go does.
 import (
+	_ "github.com/llmrouter/caddy-llm-router/providers/anthropic"
+	_ "github.com/llmrouter/caddy-llm-router/providers/azure"
+	_ "github.com/llmrouter/caddy-llm-router/providers/gemini"
 	_ "github.com/llmrouter/caddy-llm-router/providers/mock"
 	_ "github.com/llmrouter/caddy-llm-router/providers/openai"
 )
