@@ -62,7 +62,8 @@ func main() {
 	modules := run(bin, "list-modules")
 	for _, want := range []string{
 		"http.handlers.llm_router", "http.llm_router.providers.openai", "http.llm_router.providers.mock",
-		"http.llm_router.providers.azure", "http.llm_router.selection_policies.weighted",
+		"http.llm_router.providers.azure", "http.llm_router.providers.anthropic", "http.llm_router.providers.gemini",
+		"http.llm_router.selection_policies.weighted", "http.llm_router.selection_policies.sticky",
 		"http.handlers.reverse_proxy",
 	} {
 		if !strings.Contains(modules, want+"\n") {
