@@ -1,0 +1,175 @@
+package openai
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/stream"
+)
+
+func sseResponse(body string) *http.Response {
+	return &http.Response{
+		StatusCode: 200,
+		Header:     http.Header{"Content-Type": {"text/event-stream; charset=utf-8"}, "X-Request-Id": {"req-1"}, "Set-Cookie": {"a=b"}},
+		Body:       io.NopCloser(strings.NewReader(body)),
+	}
+}
+
+func relay(t *testing.T, body string, includeUsage bool) (*httptest.ResponseRecorder, *stream.Writer, providers.Usage, error) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	w := stream.NewWriter(rec)
+	c := &providers.Call{Stream: true, IncludeUsage: includeUsage, Body: []byte(`{"model":"m","messages":[{"role":"user","content":"four byte tokens"}]}`)}
+	u, err := Relay(w, sseResponse(body), c)
+	return rec, w, u, err
+}
+
+const (
+	chunk1     = `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}`
+	chunkStop  = `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`
+	usageChunk = `{"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}`
+)
+
+// The stream passes byte for byte, but for the usage chunk the client did
+// not ask for; usage is recorded either way.
+func TestRelayStripsUnaskedUsage(t *testing.T) {
+	in := "data: " + chunk1 + "\n\n" + "data: " + chunkStop + "\n\n" + "data: " + usageChunk + "\n\n" + "data: [DONE]\n\n"
+	rec, _, u, err := relay(t, in, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "data: " + chunk1 + "\n\n" + "data: " + chunkStop + "\n\n" + "data: [DONE]\n\n"
+	if rec.Body.String() != want {
+		t.Fatalf("body\n%q\nwant\n%q", rec.Body.String(), want)
+	}
+	if u != (providers.Usage{PromptTokens: 5, CompletionTokens: 7}) {
+		t.Fatalf("usage %+v", u)
+	}
+	if rec.Header().Get("X-Request-Id") != "req-1" || rec.Header().Get("Set-Cookie") != "" {
+		t.Fatalf("headers %v", rec.Header())
+	}
+
+	rec, _, _, err = relay(t, in, true)
+	if err != nil || rec.Body.String() != in {
+		t.Fatalf("a client that asked must get the stream unchanged: %v\n%q", err, rec.Body.String())
+	}
+}
+
+// Comments before the first event are held, so an error event right after
+// them still leaves the response uncommitted (retryable).
+func TestRelayHoldsCommentsUntilFirstEvent(t *testing.T) {
+	_, w, _, err := relay(t, ": OPENROUTER PROCESSING\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":503}}\n\n", false)
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Kind != providers.KindStream || pe.Message != "overloaded" || pe.Code != "503" || pe.Type != "server_error" {
+		t.Fatalf("err %#v", err)
+	}
+	if w.Committed() {
+		t.Fatal("committed before the first data event")
+	}
+	rec, _, _, err := relay(t, ": keep-alive\n\ndata: "+chunk1+"\n\n: ping\n\ndata: "+chunkStop+"\n\ndata: [DONE]\n\n", false)
+	if err != nil || !strings.HasPrefix(rec.Body.String(), ": keep-alive\n\ndata: ") || !strings.Contains(rec.Body.String(), ": ping\n\n") {
+		t.Fatalf("comments lost: %v %q", err, rec.Body.String())
+	}
+}
+
+// An error object after the first event is a stream failure; usage is
+// estimated from what arrived.
+func TestRelayErrorMidStream(t *testing.T) {
+	_, w, u, err := relay(t, "data: "+chunk1+"\n\ndata: "+chunk1+"\n\ndata: {\"error\":{\"message\":\"boom\"}}\n\n", false)
+	var pe *providers.Error
+	if !errors.As(err, &pe) || !w.Committed() {
+		t.Fatalf("err %v committed %v", err, w.Committed())
+	}
+	if u.CompletionTokens != 2 || u.PromptTokens == 0 {
+		t.Fatalf("estimated usage %+v", u)
+	}
+}
+
+// An upstream that ends after its finish reason without [DONE] gets one; a
+// stream cut before it finished is an error.
+func TestRelayEndings(t *testing.T) {
+	rec, _, _, err := relay(t, "data: "+chunk1+"\n\ndata: "+chunkStop+"\n\n", false)
+	if err != nil || !strings.HasSuffix(rec.Body.String(), "data: [DONE]\n\n") {
+		t.Fatalf("missing [DONE] not added: %v %q", err, rec.Body.String())
+	}
+	_, _, _, err = relay(t, "data: "+chunk1+"\n\n", false)
+	if !errors.Is(err, ErrStreamCut) {
+		t.Fatalf("cut stream: %v", err)
+	}
+}
+
+// A JSON answer to a stream request passes through as JSON.
+func TestRelayJSONAnswerToStream(t *testing.T) {
+	rec := httptest.NewRecorder()
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`))}
+	u, err := Relay(stream.NewWriter(rec), resp, &providers.Call{Stream: true})
+	if err != nil || u.CompletionTokens != 2 || rec.Body.String() != `{"usage":{"prompt_tokens":1,"completion_tokens":2}}` {
+		t.Fatalf("%v %+v %q", err, u, rec.Body.String())
+	}
+}
+
+func TestParseError(t *testing.T) {
+	body := []byte("{\n  \"error\": {\"message\": \"Rate limit\", \"type\": \"requests\", \"param\": null, \"code\": \"rate_limit_exceeded\"}\n}\n")
+	e := ParseError(&http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"2"}}}, body)
+	if string(e.Body) != string(body) || e.Code != "rate_limit_exceeded" || e.Type != "requests" || e.RetryAfter.Seconds() != 2 || e.Status != 429 {
+		t.Fatalf("%+v", e)
+	}
+	e = ParseError(&http.Response{StatusCode: 502, Header: http.Header{}}, []byte("<html><body>Bad   gateway</body></html>"))
+	if e.Body != nil || e.Code != "upstream_error" || !strings.Contains(e.Message, "502") || !strings.Contains(e.Message, "Bad gateway") {
+		t.Fatalf("%+v", e)
+	}
+}
+
+// Requests carry the client's body with the model replaced and the usage
+// request added, plus the bearer key.
+func TestNewRequest(t *testing.T) {
+	c := &providers.Call{
+		Endpoint: providers.ChatCompletions, Stream: true, Model: "up",
+		Body:     []byte(`{"model":"m","stream":true,"messages":[]}`),
+		Upstream: &providers.Upstream{Name: "t", BaseURL: "http://x/v1", APIKey: "k", Header: http.Header{"X-Org": {"o"}}},
+	}
+	req, err := Provider{}.NewRequest(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(req.Body)
+	if req.URL.String() != "http://x/v1/chat/completions" || string(body) != `{"model":"up","stream":true,"messages":[],"stream_options":{"include_usage":true}}` ||
+		req.Header.Get("Authorization") != "Bearer k" || req.Header.Get("X-Org") != "o" || req.ContentLength != int64(len(body)) {
+		t.Fatalf("%s %s %v", req.URL, body, req.Header)
+	}
+	c.Upstream.APIKey, c.ClientKey = "", "byok"
+	req, _ = Provider{}.NewRequest(t.Context(), c)
+	if req.Header.Get("Authorization") != "Bearer byok" {
+		t.Fatal("client key not forwarded")
+	}
+}
+
+func BenchmarkRelayStream(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; i < 50; i++ {
+		sb.WriteString("data: " + chunk1 + "\n\n")
+	}
+	sb.WriteString("data: " + chunkStop + "\n\ndata: " + usageChunk + "\n\ndata: [DONE]\n\n")
+	in := sb.String()
+	c := &providers.Call{Stream: true}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		w := stream.NewWriter(discard{})
+		if _, err := Relay(w, sseResponse(in), c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) WriteHeader(int)             {}
