@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -332,6 +333,9 @@ func (x *exchange) attempt(m member) (done bool, fail *providers.Error) {
 		x.usage = usage
 	}
 	if err == nil {
+		if x.req.stream {
+			drainBody(resp.Body, cancel)
+		}
 		t.state.Success()
 		recordAttempt(t.Name, "success")
 		return true, nil
@@ -351,6 +355,18 @@ func (x *exchange) attempt(m member) (done bool, fail *providers.Error) {
 	t.state.Failure(x.h.cooldownN, x.h.cooldownD, now())
 	x.writeStreamError(e)
 	return true, nil
+}
+
+// drainTimeout bounds the wait for the rest of a finished stream's body.
+const drainTimeout = 100 * time.Millisecond
+
+// drainBody reads what is left of a finished stream — normally just the end
+// of the chunked encoding after `[DONE]` — so the transport can reuse the
+// connection; an upstream that keeps it open is cut off after drainTimeout.
+func drainBody(body io.Reader, cancel context.CancelFunc) {
+	t := time.AfterFunc(drainTimeout, cancel)
+	_, _ = io.CopyN(io.Discard, body, 256<<10)
+	t.Stop()
 }
 
 // send performs the upstream request.
