@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -101,8 +99,7 @@ type Handler struct {
 	created        int64 // the models list's `created`: when the config loaded
 	transport      *http.Transport
 	acquired       []string // state keys to release in Cleanup
-	implicit       sync.Map // model → *group of rule 4, see resolve
-	implicitCount  atomic.Int64
+	implicit       *groupCache // groups of rule 4 by model, see resolve
 }
 
 // CaddyModule returns the Caddy module information.
@@ -122,6 +119,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	repl := caddy.NewReplacer()
+	h.implicit = new(groupCache)
 	h.targets = make(map[string]*Target, len(h.Targets))
 	for i, t := range h.Targets {
 		if t == nil || t.Name == "" {

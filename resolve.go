@@ -2,6 +2,8 @@ package llmrouter
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/llmrouter/caddy-llm-router/routing"
 )
@@ -83,8 +85,8 @@ func (h *Handler) resolve(req *request) (*group, error) {
 	if t, model, ok := h.prefixed(req.model); ok {
 		return h.single(t, model), nil
 	}
-	if g, ok := h.implicit.Load(req.model); ok {
-		return g.(*group), nil
+	if g := h.implicit.get(req.model); g != nil {
+		return g, nil
 	}
 	g := &group{policy: h.policy}
 	for _, t := range h.Targets {
@@ -95,18 +97,35 @@ func (h *Handler) resolve(req *request) (*group, error) {
 	if len(g.members) == 0 {
 		return nil, errModelNotFound(req.model)
 	}
-	// Groups never change once built; keep a bounded number of them, since
-	// clients choose the model names.
-	if h.implicitCount.Load() < maxImplicitGroups {
-		if _, loaded := h.implicit.LoadOrStore(req.model, g); !loaded {
-			h.implicitCount.Add(1)
-		}
-	}
+	h.implicit.put(req.model, g)
 	return g, nil
+}
+
+// groupCache keeps the implicit groups built for client models. Groups never
+// change once built; the cache is bounded since clients choose the names.
+type groupCache struct {
+	m     sync.Map // model → *group
+	count atomic.Int64
 }
 
 // maxImplicitGroups bounds the cache of implicit groups per handler.
 const maxImplicitGroups = 4096
+
+func (c *groupCache) get(model string) *group {
+	if g, ok := c.m.Load(model); ok {
+		return g.(*group)
+	}
+	return nil
+}
+
+func (c *groupCache) put(model string, g *group) {
+	if c.count.Load() >= maxImplicitGroups {
+		return
+	}
+	if _, loaded := c.m.LoadOrStore(model, g); !loaded {
+		c.count.Add(1)
+	}
+}
 
 func (h *Handler) single(t *Target, model string) *group {
 	return &group{members: []member{newMember(t, model, 1)}, policy: routing.Fallback{}}

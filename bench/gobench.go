@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Allocations per request come from Go benchmarks: bench/'s own full-path
+// benchmarks (paths_test.go: the same four handlers, served in-process
+// against the same fake upstreams) fill the table; the root package's and
+// providers/anthropic's benchmarks are reported as they are.
+
+type goBench struct {
+	Pkg       string
+	Name      string // without the -GOMAXPROCS suffix
+	NsOp      float64
+	BytesOp   float64
+	AllocsOp  float64
+	hasAllocs bool
+}
+
+type goBenchRun struct {
+	Pkg     string
+	Command string
+	Results []goBench
+	Err     string // why it failed, if it did
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
+
+// parseGoBench reads `go test -bench -benchmem` output.
+func parseGoBench(pkg, out string) []goBench {
+	var rs []goBench
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		r := goBench{Pkg: pkg, Name: m[1]}
+		f := strings.Fields(m[3])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch f[i+1] {
+			case "ns/op":
+				r.NsOp = v
+			case "B/op":
+				r.BytesOp = v
+			case "allocs/op":
+				r.AllocsOp, r.hasAllocs = v, true
+			}
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// runGoBench runs the benchmarks matching re in pkg (a ./path) from root.
+func runGoBench(root, pkg, re, benchtime string) goBenchRun {
+	args := []string{"test", "-run", "^$", "-bench", re, "-benchmem", "-benchtime", benchtime, "-count", "1", pkg}
+	r := goBenchRun{Pkg: pkg, Command: "go " + strings.Join(args, " ")}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	r.Results = parseGoBench(pkg, string(out))
+	if err != nil {
+		r.Err = fmt.Sprintf("%v: %s", err, lastLines(string(out), 6))
+	} else if len(r.Results) == 0 {
+		r.Err = "no benchmark matched"
+	}
+	return r
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, " | ")
+}
