@@ -155,7 +155,7 @@ func (Provider) Check(c *providers.Call) error {
 // by event (see writeStream), a message as one chat completion (see
 // writeMessage).
 func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
-	if c.Stream && isEventStream(resp.Header) {
+	if c.Stream && providers.IsEventStream(resp.Header) {
 		return writeStream(w, resp, c)
 	}
 	return writeMessage(w, resp, c)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -25,7 +24,7 @@ func parseError(resp *http.Response, body []byte) *providers.Error {
 	} else {
 		e = &providers.Error{Kind: providers.KindHTTP, Code: "upstream_error", Type: providers.TypeForStatus(resp.StatusCode)}
 		e.Message = fmt.Sprintf("upstream returned %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-		if text := snippet(trimmed); text != "" {
+		if text := providers.Snippet(trimmed); text != "" {
 			e.Message += ": " + text
 		}
 	}
@@ -81,16 +80,4 @@ func statusOfType(typ string) int {
 		return 529
 	}
 	return http.StatusBadGateway
-}
-
-// snippet is a short, printable excerpt of a non-JSON error body.
-func snippet(b []byte) string {
-	const max = 200
-	if len(b) > max {
-		b = b[:max]
-	}
-	for len(b) > 0 && !utf8.Valid(b) {
-		b = b[:len(b)-1]
-	}
-	return string(bytes.Join(bytes.Fields(b), []byte(" ")))
 }

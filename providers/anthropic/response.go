@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -187,13 +186,4 @@ func invalidResponse(why string) *providers.Error {
 		Type: "upstream_error", Code: "upstream_error",
 		Message: fmt.Sprintf("anthropic: %s", why),
 	}
-}
-
-func isEventStream(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	if ct == stream.ContentType {
-		return true
-	}
-	mt, _, _ := mime.ParseMediaType(ct)
-	return mt == stream.ContentType
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -39,7 +38,7 @@ func parseError(resp *http.Response, body []byte) *providers.Error {
 		e.Type = providers.TypeForStatus(resp.StatusCode)
 		e.Code = "upstream_error"
 		e.Message = fmt.Sprintf("upstream returned %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-		if s := snippet(trimmed); s != "" {
+		if s := providers.Snippet(trimmed); s != "" {
 			e.Message += ": " + s
 		}
 		return e
@@ -99,16 +98,4 @@ func parseDelay(v gjson.Result) time.Duration {
 		}
 	}
 	return 0
-}
-
-// snippet is a short, printable excerpt of a non-JSON error body.
-func snippet(b []byte) string {
-	const max = 200
-	if len(b) > max {
-		b = b[:max]
-	}
-	for len(b) > 0 && !utf8.Valid(b) {
-		b = b[:len(b)-1]
-	}
-	return string(bytes.Join(bytes.Fields(b), []byte(" ")))
 }

@@ -43,7 +43,6 @@ package gemini
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,11 +120,12 @@ func (Provider) NewRequest(ctx context.Context, c *providers.Call) (*http.Reques
 	if err != nil {
 		return nil, err
 	}
-	req, rerr := http.NewRequestWithContext(ctx, http.MethodPost, methodURL(c, method), nil)
+	// A *bytes.Reader body gets its length and GetBody (for the
+	// transport's replays) from NewRequestWithContext.
+	req, rerr := http.NewRequestWithContext(ctx, http.MethodPost, methodURL(c, method), bytes.NewReader(body))
 	if rerr != nil {
 		return nil, rerr
 	}
-	setBody(req, body)
 	req.Header["Content-Type"] = jsonContentType
 	if c.Stream && c.Endpoint == providers.ChatCompletions {
 		req.Header["Accept"] = eventStreamValue
@@ -158,13 +158,6 @@ func methodURL(c *providers.Call, method string) string {
 	b.WriteString(url.PathEscape(model))
 	b.WriteString(method)
 	return b.String()
-}
-
-// setBody makes body req's body, replayable by the transport.
-func setBody(req *http.Request, body []byte) {
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	req.ContentLength = int64(len(body))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 }
 
 // WriteResponse translates a 2xx Gemini answer to OpenAI's format: a JSON

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -32,7 +31,7 @@ func ParseError(resp *http.Response, body []byte) *providers.Error {
 	e.Code = "upstream_error"
 	e.Type = providers.TypeForStatus(resp.StatusCode)
 	e.Message = fmt.Sprintf("upstream returned %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-	if text := snippet(trimmed); text != "" {
+	if text := providers.Snippet(trimmed); text != "" {
 		e.Message += ": " + text
 	}
 	return e
@@ -80,16 +79,4 @@ func fillFromJSON(e *providers.Error, doc gjson.Result) {
 	if e.Message == "" {
 		e.Message = "upstream error"
 	}
-}
-
-// snippet is a short, printable excerpt of a non-JSON error body.
-func snippet(b []byte) string {
-	const max = 200
-	if len(b) > max {
-		b = b[:max]
-	}
-	for len(b) > 0 && !utf8.Valid(b) {
-		b = b[:len(b)-1]
-	}
-	return string(bytes.Join(bytes.Fields(b), []byte(" ")))
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -22,7 +21,7 @@ var ErrStreamCut = errors.New("upstream closed the stream before it finished")
 // unchanged (read whole first, so a failure while reading it can still be
 // retried), an event stream event by event (see relayStream).
 func Relay(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
-	if c.Stream && isEventStream(resp.Header) {
+	if c.Stream && providers.IsEventStream(resp.Header) {
 		return relayStream(w, resp, c)
 	}
 	buf, err := providers.ReadAll(resp.Body, resp.ContentLength)
@@ -47,15 +46,6 @@ func UsageOf(u gjson.Result) providers.Usage {
 		PromptTokens:     u.Get("prompt_tokens").Int(),
 		CompletionTokens: u.Get("completion_tokens").Int(),
 	}
-}
-
-func isEventStream(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	if ct == stream.ContentType {
-		return true
-	}
-	mt, _, _ := mime.ParseMediaType(ct)
-	return mt == stream.ContentType
 }
 
 var (
