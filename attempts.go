@@ -181,6 +181,7 @@ func (x *exchange) call(m member) providers.Call {
 		IncludeUsage: x.req.includeUsage,
 		ClientKey:    x.req.clientKey,
 		Upstream:     &m.target.upstream,
+		Unread:       &x.req.unread,
 	}
 }
 

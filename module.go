@@ -98,7 +98,7 @@ type Handler struct {
 	modelsList     []byte
 	created        int64 // the models list's `created`: when the config loaded
 	transport      *http.Transport
-	acquired       []string // state keys to release in Cleanup
+	acquired       []string    // state keys to release in Cleanup
 	implicit       *groupCache // groups of rule 4 by model, see resolve
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tidwall/gjson"
 
@@ -21,8 +22,9 @@ type request struct {
 	stream       bool
 	includeUsage bool
 	user         string
-	clientKey    string // the client's bearer key, if any
-	forceTarget  string // X-LLM-Target
+	clientKey    string       // the client's bearer key, if any
+	forceTarget  string       // X-LLM-Target
+	unread       atomic.Int32 // body readers not read to the end, see release
 }
 
 // readRequest reads the body, at most maxBody bytes, and checks what the
@@ -55,9 +57,15 @@ func readRequest(r *http.Request, ep providers.Endpoint, maxBody int64) (*reques
 	return req, nil
 }
 
+// release gives the body's buffer back to the pool — unless a transport may
+// still read from it (an upstream answered before reading the whole body),
+// in which case the garbage collector takes it once nobody does: another
+// request's bytes must never go out on this one's connection.
 func (req *request) release() {
 	if req.buf != nil {
-		providers.PutBuffer(req.buf)
+		if req.unread.Load() == 0 {
+			providers.PutBuffer(req.buf)
+		}
 		req.buf, req.body = nil, nil
 	}
 }

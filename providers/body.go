@@ -3,6 +3,7 @@ package providers
 import (
 	"io"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/tidwall/gjson"
 )
@@ -11,10 +12,11 @@ import (
 // with at most two values changed (`model` and `stream_options`), read
 // straight from the client's buffer without copying it.
 type PassthroughBody struct {
-	segs [5][]byte
-	n    int
-	size int64
-	text []byte // the quoted model, when replaced
+	segs   [5][]byte
+	n      int
+	size   int64
+	text   []byte        // the quoted model, when replaced
+	unread *atomic.Int32 // see Track
 }
 
 var (
@@ -132,9 +134,24 @@ func (pb *PassthroughBody) add(b []byte) {
 // Len is the body's length in bytes.
 func (pb *PassthroughBody) Len() int64 { return pb.size }
 
+// Track makes every reader of the body count itself in unread until it has
+// been read to the end (see Call.Unread). It returns pb.
+func (pb *PassthroughBody) Track(unread *atomic.Int32) *PassthroughBody {
+	pb.unread = unread
+	return pb
+}
+
 // Reader returns a fresh reader over the body.
 func (pb *PassthroughBody) Reader() io.ReadCloser {
-	return &segReader{segs: pb.segs, n: pb.n}
+	r := &segReader{segs: pb.segs, n: pb.n, unread: pb.unread}
+	if r.unread != nil {
+		if r.n == 0 {
+			r.unread = nil
+		} else {
+			r.unread.Add(1)
+		}
+	}
+	return r
 }
 
 // AppendTo appends the body to b (for tests and logs).
@@ -155,8 +172,17 @@ func (pb *PassthroughBody) Attach(req *http.Request) {
 // segReader reads a list of byte slices in order. It owns a copy of the
 // slice headers, so readers of one body do not disturb each other.
 type segReader struct {
-	segs [5][]byte
-	i, n int
+	segs   [5][]byte
+	i, n   int
+	unread *atomic.Int32 // decremented once the last byte is read
+}
+
+// finished notes that every byte was read.
+func (r *segReader) finished() {
+	if r.unread != nil {
+		r.unread.Add(-1)
+		r.unread = nil
+	}
 }
 
 func (r *segReader) Read(p []byte) (int, error) {
@@ -169,8 +195,11 @@ func (r *segReader) Read(p []byte) (int, error) {
 			r.i++
 		}
 	}
-	if n == 0 && r.i >= r.n {
-		return 0, io.EOF
+	if r.i >= r.n {
+		r.finished()
+		if n == 0 {
+			return 0, io.EOF
+		}
 	}
 	return n, nil
 }
@@ -186,6 +215,7 @@ func (r *segReader) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 	}
+	r.finished()
 	return total, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -111,5 +112,30 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := ParseRetryAfter(tc.h, now).String(); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.h, got, tc.want)
 		}
+	}
+}
+
+// Every reader counts itself unread until its last byte was read, so the
+// router knows when the client's buffer is free again.
+func TestPassthroughBodyTrack(t *testing.T) {
+	var unread atomic.Int32
+	pb := NewPassthroughBody([]byte(`{"model":"a","x":1}`), "bb", true).Track(&unread)
+	first, second := pb.Reader(), pb.Reader()
+	if unread.Load() != 2 {
+		t.Fatalf("unread %d after two readers", unread.Load())
+	}
+	buf := make([]byte, 5)
+	_, _ = first.Read(buf)
+	if unread.Load() != 2 {
+		t.Fatal("a partly read reader counted as done")
+	}
+	_, _ = io.ReadAll(first)
+	_, _ = io.Copy(io.Discard, second) // WriteTo path
+	if unread.Load() != 0 {
+		t.Fatalf("unread %d after both were read", unread.Load())
+	}
+	_, _ = io.ReadAll(first)
+	if unread.Load() != 0 {
+		t.Fatal("a reader counted itself done twice")
 	}
 }

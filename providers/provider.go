@@ -7,6 +7,7 @@ package providers
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
@@ -97,6 +98,11 @@ type Call struct {
 	ClientKey string
 	// Upstream is the target being tried.
 	Upstream *Upstream
+	// Unread, when set, counts readers of Body handed to the transport that
+	// have not yet been read to the end (see PassthroughBody.Track): the
+	// router reuses Body's memory only when it is zero, because a transport
+	// can go on writing a body after the response arrived.
+	Unread *atomic.Int32
 }
 
 // Key returns the credential to send: the target's key, else the client's.

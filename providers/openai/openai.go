@@ -68,7 +68,7 @@ var (
 // client's body with the upstream model and, on streams, the usage request.
 func AttachBody(req *http.Request, c *providers.Call) {
 	inject := c.Stream && c.Endpoint != providers.Embeddings
-	providers.NewPassthroughBody(c.Body, c.Model, inject).Attach(req)
+	providers.NewPassthroughBody(c.Body, c.Model, inject).Track(c.Unread).Attach(req)
 	req.Header["Content-Type"] = jsonContentType
 	if c.Stream {
 		req.Header["Accept"] = eventStreamValue

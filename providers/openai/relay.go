@@ -49,11 +49,27 @@ func UsageOf(u gjson.Result) providers.Usage {
 }
 
 var (
-	usageKey      = []byte(`"usage"`)
-	errorKey      = []byte(`"error"`)
-	finishCompact = []byte(`"finish_reason":"`)
-	finishSpaced  = []byte(`"finish_reason": "`)
+	usageKey  = []byte(`"usage"`)
+	errorKey  = []byte(`"error"`)
+	finishKey = []byte(`"finish_reason"`)
 )
+
+// hasFinishReason reports whether a chunk carries a non-null finish_reason,
+// with one scan of it.
+func hasFinishReason(data []byte) bool {
+	for {
+		i := bytes.Index(data, finishKey)
+		if i < 0 {
+			return false
+		}
+		rest := bytes.TrimLeft(data[i+len(finishKey):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+			return len(rest) > 0 && rest[0] == '"'
+		}
+		data = data[i+len(finishKey):]
+	}
+}
 
 // relayStream passes an OpenAI event stream through event by event, flushing
 // whenever no further upstream bytes are already waiting. It records usage,
@@ -120,7 +136,7 @@ func relayStream(w *stream.Writer, resp *http.Response, c *providers.Call) (usag
 					}
 				}
 			}
-			if !finished && (bytes.Contains(data, finishCompact) || bytes.Contains(data, finishSpaced)) {
+			if !finished && hasFinishReason(data) {
 				finished = true
 			}
 			chunks++
