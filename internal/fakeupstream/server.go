@@ -106,7 +106,15 @@ func start(tb testing.TB, name string, handler func(w http.ResponseWriter, r *ht
 	s.Listener = l
 	s.Start()
 	if tb != nil {
-		tb.Cleanup(s.Close)
+		// Connections still open when the test ends are cut first: a
+		// handler waiting for its client to leave (Hold, HangAfter, …)
+		// would otherwise block Close for good when the router under test
+		// failed to cancel its request, hanging the package instead of
+		// failing the test.
+		tb.Cleanup(func() {
+			s.CloseClientConnections()
+			s.Close()
+		})
 	}
 	return s
 }
