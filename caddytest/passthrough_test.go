@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -72,5 +73,41 @@ func TestStreamUsageInjectedAndStripped(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("usage chunk missing for a client that asked: %v", events)
+	}
+}
+
+// Finished streams and answers leave their upstream connection reusable:
+// twenty requests one after another, streamed and not, over one connection.
+func TestUpstreamConnectionReuse(t *testing.T) {
+	for _, tc := range []struct{ name, cfg string }{
+		{"openai", "base_url %s/v1"},
+		{"anthropic", "provider anthropic\n base_url %s\n api_key k"},
+		{"gemini", "provider gemini\n base_url %s\n api_key k"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var up *fakeupstream.Server
+			switch tc.name {
+			case "openai":
+				up = fakeupstream.NewOpenAI(t, "a")
+			case "anthropic":
+				up = fakeupstream.NewAnthropic(t, "a")
+			case "gemini":
+				up = fakeupstream.NewGemini(t, "a")
+			}
+			load(t, router("target a {\n "+fmt.Sprintf(tc.cfg, up.URL)+"\n}"))
+			for i := 0; i < 20; i++ {
+				if i%2 == 0 {
+					events := readSSE(t, post(t, "/v1/chat/completions", chat("m-1", `"stream":true`)))
+					if len(events) < 3 || events[len(events)-1].Data != "[DONE]" {
+						t.Fatalf("stream %d: %v", i, events)
+					}
+				} else {
+					expectStatus(t, do(t, "/v1/chat/completions", chat("m-1")), 200)
+				}
+			}
+			if n := up.Conns(); n != 1 {
+				t.Fatalf("20 sequential requests opened %d upstream connections, want 1", n)
+			}
+		})
 	}
 }

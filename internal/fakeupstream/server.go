@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -90,7 +91,11 @@ type Server struct {
 	requests []*Request
 	arrived  chan struct{}
 	handler  func(w http.ResponseWriter, r *http.Request, req *Request, step Step)
+	conns    atomic.Int64
 }
+
+// Conns is the number of TCP connections the fake accepted.
+func (s *Server) Conns() int64 { return s.conns.Load() }
 
 // start runs a fake with a wire-format handler.
 func start(tb testing.TB, name string, handler func(w http.ResponseWriter, r *http.Request, req *Request, step Step)) *Server {
@@ -104,6 +109,11 @@ func start(tb testing.TB, name string, handler func(w http.ResponseWriter, r *ht
 		tb.Fatalf("fake upstream: %v", err)
 	}
 	s.Listener = l
+	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
 	s.Start()
 	if tb != nil {
 		// Connections still open when the test ends are cut first: a
