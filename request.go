@@ -2,6 +2,7 @@ package llmrouter
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -35,17 +36,12 @@ func readRequest(r *http.Request, ep providers.Endpoint, maxBody int64) (*reques
 		return nil, errTooLarge(maxBody)
 	}
 	buf := providers.GetBuffer()
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
+	if err := readBody(buf, r.Body, r.ContentLength, maxBody); err != nil {
 		providers.PutBuffer(buf)
+		if err == errBodyTooLarge {
+			return nil, errTooLarge(maxBody)
+		}
 		return nil, errInvalid("", "reading the request body: %v", err)
-	}
-	if int64(buf.Len()) > maxBody {
-		providers.PutBuffer(buf)
-		return nil, errTooLarge(maxBody)
 	}
 	req := &request{ep: ep, buf: buf, body: buf.Bytes()}
 	if e := req.parse(); e != nil {
@@ -61,6 +57,37 @@ func readRequest(r *http.Request, ep providers.Endpoint, maxBody int64) (*reques
 // still read from it (an upstream answered before reading the whole body),
 // in which case the garbage collector takes it once nobody does: another
 // request's bytes must never go out on this one's connection.
+var errBodyTooLarge = errors.New("request body too large")
+
+// readBody reads body into buf, stopping with errBodyTooLarge as soon as it
+// holds more than max bytes (the rest is never read).
+func readBody(buf *bytes.Buffer, body io.Reader, size, max int64) error {
+	if size > 0 {
+		buf.Grow(int(size))
+	}
+	for {
+		if buf.Available() < 512 {
+			buf.Grow(buf.Len() + 512) // doubles, like ReadFrom
+		}
+		free := buf.AvailableBuffer()
+		free = free[:cap(free)]
+		if room := max + 1 - int64(buf.Len()); int64(len(free)) > room {
+			free = free[:room]
+		}
+		n, err := body.Read(free)
+		buf.Write(free[:n]) // the buffer's own spare room: no copy
+		if int64(buf.Len()) > max {
+			return errBodyTooLarge
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 func (req *request) release() {
 	if req.buf != nil {
 		if req.unread.Load() == 0 {

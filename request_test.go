@@ -1,10 +1,12 @@
 package llmrouter
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/llmrouter/caddy-llm-router/providers"
 )
@@ -77,4 +79,36 @@ func TestRequestFields(t *testing.T) {
 	if req.model != "m" || !req.stream || !req.includeUsage || req.user != "u1" || req.clientKey != "sk-client" || req.forceTarget != "t" {
 		t.Fatalf("%+v", req)
 	}
+}
+
+// The limit is exact, whatever the reads look like: max bytes pass, one more
+// is refused, and the reader is not read past the limit.
+func TestReadBodyLimit(t *testing.T) {
+	const max = 1000
+	for _, size := range []int{0, 1, 511, 512, 999, 1000, 1001, 5000} {
+		body := strings.Repeat("x", size)
+		src := &countingReader{r: iotest.OneByteReader(strings.NewReader(body))}
+		buf := providers.GetBuffer()
+		err := readBody(buf, src, -1, max)
+		switch {
+		case size <= max && (err != nil || buf.String() != body):
+			t.Errorf("size %d: err %v, read %d bytes", size, err, buf.Len())
+		case size > max && err != errBodyTooLarge:
+			t.Errorf("size %d: err %v", size, err)
+		case src.n > max+1:
+			t.Errorf("size %d: read %d bytes past a limit of %d", size, src.n, max)
+		}
+		providers.PutBuffer(buf)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }

@@ -24,10 +24,18 @@ func newEventStream(ctx context.Context, a *answer, delay time.Duration) *eventS
 	return &eventStream{ctx: ctx, a: a, delay: delay, pieces: a.pieces()}
 }
 
+// burst bounds what one Read produces when there is no delay.
+const burst = 16 << 10
+
 func (s *eventStream) Read(p []byte) (int, error) {
 	if s.off == len(s.buf) {
+		s.buf, s.off = s.buf[:0], 0
 		if err := s.produce(); err != nil {
 			return 0, err
+		}
+		// Without a delay every event is ready at once: hand them over
+		// together, as a fast upstream's socket would.
+		for s.delay == 0 && len(s.buf) < burst && s.produce() == nil {
 		}
 	}
 	n := copy(p, s.buf[s.off:])
@@ -35,13 +43,13 @@ func (s *eventStream) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// produce fills buf with the next event.
+// produce appends the next event to buf.
 func (s *eventStream) produce() error {
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
 	n := len(s.pieces)
-	b := append(s.buf[:0], "data: "...)
+	b := append(s.buf, "data: "...)
 	switch {
 	case s.next == 0 && s.a.chat:
 		b = s.a.chunk(b, "", true, false)
@@ -61,13 +69,13 @@ func (s *eventStream) produce() error {
 	case s.next == n+2:
 		b = s.a.usageChunk(b)
 	case s.next == n+3:
-		b = append(b[:0], "data: [DONE]"...)
+		b = append(b, "[DONE]"...)
 	default:
 		return io.EOF
 	}
 	b = append(b, "\n\n"...)
 	s.next++
-	s.buf, s.off = b, 0
+	s.buf = b
 	return nil
 }
 
