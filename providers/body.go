@@ -12,7 +12,7 @@ import (
 // with at most two values changed (`model` and `stream_options`), read
 // straight from the client's buffer without copying it.
 type PassthroughBody struct {
-	segs   [5][]byte
+	segs   [7][]byte // at most: prefix, text, extra, middle, text, extra, tail
 	n      int
 	size   int64
 	text   []byte        // the quoted model, when replaced
@@ -172,7 +172,7 @@ func (pb *PassthroughBody) Attach(req *http.Request) {
 // segReader reads a list of byte slices in order. It owns a copy of the
 // slice headers, so readers of one body do not disturb each other.
 type segReader struct {
-	segs   [5][]byte
+	segs   [7][]byte // at most: prefix, text, extra, middle, text, extra, tail
 	i, n   int
 	unread *atomic.Int32 // decremented once the last byte is read
 }

@@ -139,3 +139,12 @@ func TestPassthroughBodyTrack(t *testing.T) {
 		t.Fatal("a reader counted itself done twice")
 	}
 }
+
+// Found by FuzzPassthroughBody: both edits, the second with its comma, need
+// seven segments.
+func TestPassthroughBodyBothEditsWithComma(t *testing.T) {
+	got := string(NewPassthroughBody([]byte(`{"model":"","stream_options":{"":[]}}`), "0", true).AppendTo(nil))
+	if want := `{"model":"0","stream_options":{"include_usage":true,"":[]}}`; got != want {
+		t.Fatalf("got %s", got)
+	}
+}

@@ -83,7 +83,7 @@ func (r *Reader) Buffered() int {
 
 // Next returns the next event. At the end of the input it returns io.EOF; an
 // event cut off by the end of the input (no blank line after it) is still
-// returned first. Any other error is the upstream's read error, with
+// returned first, its Raw completed with the missing line ending. Any other error is the upstream's read error, with
 // io.ErrUnexpectedEOF for a connection that ended in the middle of an event.
 func (r *Reader) Next() (*Event, error) {
 	if r.err != nil {
@@ -101,7 +101,13 @@ func (r *Reader) Next() (*Event, error) {
 				return nil, err
 			}
 			// The upstream closed without the blank line that ends an
-			// event: hand out what there is; the next call returns EOF.
+			// event: hand out what there is, completed with that blank line
+			// so that a relay passes on a whole event; the next call
+			// returns EOF.
+			if r.raw[len(r.raw)-1] != '\n' {
+				r.raw = append(r.raw, '\n')
+			}
+			r.raw = append(r.raw, '\n')
 			break
 		}
 		start := len(r.raw)

@@ -80,11 +80,14 @@ func TestReaderOneByteReads(t *testing.T) {
 	}
 }
 
-// An event cut off by a clean end of input is still returned, then EOF.
+// An event cut off by a clean end of input is still returned, whole, then
+// EOF.
 func TestReaderEventWithoutBlankLine(t *testing.T) {
-	events, err := readAll(t, strings.NewReader("data: a\n\ndata: [DONE]"))
-	if err != io.EOF || len(events) != 2 || events[1].data != "[DONE]" {
-		t.Fatalf("err %v events %+v", err, events)
+	for _, end := range []string{"", "\n", "\r\n"} {
+		events, err := readAll(t, strings.NewReader("data: a\n\ndata: [DONE]"+end))
+		if err != io.EOF || len(events) != 2 || events[1].data != "[DONE]" || !strings.HasSuffix(events[1].raw, "\n\n") {
+			t.Fatalf("ending %q: err %v events %+v", end, err, events)
+		}
 	}
 }
 
