@@ -102,7 +102,7 @@ func (x *exchange) run(g *group) {
 			g = x.h.fallbacks[i].group(x.req.model)
 		}
 		var buf [8]int
-		order := buf[:0]
+		var order []int
 		if n := len(g.members); n <= len(buf) {
 			order = buf[:n]
 		} else {

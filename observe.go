@@ -37,7 +37,11 @@ func (x *exchange) finish() {
 	}
 	if metrics.initialized {
 		model := boundedModel(x.lastModel)
-		metrics.requests.WithLabelValues(t.Name, model, strconv.Itoa(x.status)).Inc()
+		code := "499" // the client left before any answer (nginx's convention)
+		if x.status != 0 {
+			code = strconv.Itoa(x.status)
+		}
+		metrics.requests.WithLabelValues(t.Name, model, code).Inc()
 		if u.PromptTokens > 0 {
 			metrics.tokens.WithLabelValues(t.Name, model, "prompt").Add(float64(u.PromptTokens))
 		}

@@ -30,7 +30,6 @@ type row struct {
 	// how the ratio column is filled: "ratio" (median over rounds of
 	// v/a in the same round), "diff" (median of v−a), "" (none).
 	cmp  string
-	sum  bool // counts: add the rounds up instead of taking the median
 	text func(key string) string
 }
 

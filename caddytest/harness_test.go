@@ -7,8 +7,6 @@ package integration
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -192,16 +190,6 @@ func contentOf(events []sseEvent) string {
 	var b strings.Builder
 	for _, e := range events {
 		b.WriteString(gjson.Get(e.Data, "choices.0.delta.content").String())
-	}
-	return b.String()
-}
-
-// compact re-encodes JSON without whitespace, for comparisons.
-func compact(t *testing.T, s []byte) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := json.Compact(&b, s); err != nil {
-		t.Fatalf("not JSON: %v: %s", err, s)
 	}
 	return b.String()
 }

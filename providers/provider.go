@@ -119,11 +119,6 @@ type Usage struct {
 	CompletionTokens int64
 }
 
-// Add returns u plus v.
-func (u Usage) Add(v Usage) Usage {
-	return Usage{u.PromptTokens + v.PromptTokens, u.CompletionTokens + v.CompletionTokens}
-}
-
 // Endpoint is the OpenAI API operation a client asked for.
 type Endpoint uint8
 

@@ -246,8 +246,10 @@ func TestBackoff(t *testing.T) {
 func TestCooldown(t *testing.T) {
 	var s State
 	t0 := time.Unix(1000, 0)
-	if s.Failure(3, time.Minute, t0) || s.Failure(3, time.Minute, t0) {
-		t.Fatal("tripped early")
+	for i := 0; i < 2; i++ {
+		if s.Failure(3, time.Minute, t0) {
+			t.Fatalf("tripped after %d failures", i+1)
+		}
 	}
 	if !s.Failure(3, time.Minute, t0) || !s.CoolingDown(t0.Add(59*time.Second)) || s.CoolingDown(t0.Add(61*time.Second)) {
 		t.Fatal("third failure should cool down for a minute")
@@ -264,8 +266,10 @@ func TestCooldown(t *testing.T) {
 
 func TestMaxInFlight(t *testing.T) {
 	var s State
-	if !s.TryAcquire(2) || !s.TryAcquire(2) || s.TryAcquire(2) {
-		t.Fatal("cap of 2 not enforced")
+	for i, want := range []bool{true, true, false} {
+		if s.TryAcquire(2) != want {
+			t.Fatalf("acquire %d: want %v with a cap of 2", i+1, want)
+		}
 	}
 	s.Release()
 	if !s.TryAcquire(2) || s.InFlight() != 2 {

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -49,7 +48,10 @@ func main() {
 		}
 		return string(out)
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed: %v", err)
+	}
 	run(gobin, "mod", "init", "caddy")
 	run(gobin, "mod", "edit", "-replace", "github.com/llmrouter/caddy-llm-router="+checkout)
 	run(gobin, "get", "github.com/caddyserver/caddy/v2@"+caddyVersion)
