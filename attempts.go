@@ -93,11 +93,16 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, ep providers
 }
 
 // run tries the candidates: the group's in its strategy's order, then each
-// fallback entry's, then — only when nothing else is left — the members
-// that were skipped for being in cooldown.
+// fallback entry's (not for a request that forced its target), then — only
+// when nothing else is left — the members that were skipped for being in
+// cooldown.
 func (x *exchange) run(g *group) {
 	var deferred []member
-	for i := -1; i < len(x.h.fallbacks); i++ {
+	fallbacks := len(x.h.fallbacks)
+	if x.req.forceTarget != "" {
+		fallbacks = 0
+	}
+	for i := -1; i < fallbacks; i++ {
 		if i >= 0 {
 			g = x.h.fallbacks[i].group(x.req.model)
 		}

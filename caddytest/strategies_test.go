@@ -222,3 +222,30 @@ func TestMaxInFlight(t *testing.T) {
 		t.Fatalf("capped was treated as failed: answered by %s", r.Header.Get("X-LLM-Target"))
 	}
 }
+
+// A request that forces its target with X-LLM-Target gets that target's
+// answer, failure included: the fallback list is not tried.
+func TestForcedTargetHasNoFallback(t *testing.T) {
+	broken := fakeupstream.NewOpenAI(t, "broken").Always(fakeupstream.Step{Status: 503})
+	spare := fakeupstream.NewOpenAI(t, "spare")
+	load(t, router(`
+		target broken {
+			base_url `+broken.BaseURL()+`
+		}
+		target spare {
+			base_url `+spare.BaseURL()+`
+		}
+		retries 0
+		cooldown 0 1s
+		fallback spare`))
+	r := do(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "broken")
+	expectError(t, r, 502, "upstream_error")
+	if spare.Count() != 0 || r.Header.Get("X-LLM-Target") != "broken" {
+		t.Fatalf("forced request fell back: spare got %d, answered by %s", spare.Count(), r.Header.Get("X-LLM-Target"))
+	}
+	// Without the header the same request falls back.
+	r = do(t, "/v1/chat/completions", chat("m"))
+	if r.Status != 200 || r.Header.Get("X-LLM-Target") != "spare" {
+		t.Fatalf("unforced request: %d from %s", r.Status, r.Header.Get("X-LLM-Target"))
+	}
+}
