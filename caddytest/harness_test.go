@@ -7,6 +7,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -119,15 +120,10 @@ type result struct {
 
 func (r result) json(path string) gjson.Result { return gjson.GetBytes(r.Body, path) }
 
-// do posts and reads the whole answer.
+// do posts and reads the whole answer, within the deadline of send.
 func do(t *testing.T, path, body string, headers ...string) result {
 	t.Helper()
-	resp := post(t, path, body, headers...)
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading %s: %v", path, err)
-	}
-	return result{resp.StatusCode, resp.Header, b}
+	return send(t, context.Background(), http.MethodPost, path, body, headers...)
 }
 
 // chat is a chat request body for model with one user message.

@@ -46,7 +46,7 @@ func sdkConfig(up *fakeupstream.Server) string {
 // forwarded to a target without api_key.
 func TestSDKChat(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "gpt")
-	loadSpec(t, sdkConfig(up))
+	load(t, sdkConfig(up))
 	c := sdkClient(base + "/v1/")
 	var raw *http.Response
 	resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
@@ -93,7 +93,7 @@ func TestSDKStreamingChat(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "gpt")
 	gate := make(chan struct{})
 	up.Script(fakeupstream.Step{Gate: gate, Chunks: 3})
-	loadSpec(t, sdkConfig(up))
+	load(t, sdkConfig(up))
 	c := sdkClient(base + "/v1/")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -159,7 +159,7 @@ func TestSDKStreamingChat(t *testing.T) {
 // Embeddings through the SDK (mock provider: 256 floats, deterministic).
 func TestSDKEmbeddings(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "gpt")
-	loadSpec(t, sdkConfig(up))
+	load(t, sdkConfig(up))
 	c := sdkClient(base + "/v1/")
 	resp, err := c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
 		Model: "text-embedding-mock",
@@ -202,7 +202,7 @@ func TestSDKEmbeddings(t *testing.T) {
 // Models through the SDK, in the order of SPEC 7.
 func TestSDKModels(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "gpt")
-	loadSpec(t, sdkConfig(up))
+	load(t, sdkConfig(up))
 	c := sdkClient(base + "/v1/")
 	page, err := c.Models.List(context.Background())
 	if err != nil {
@@ -222,7 +222,7 @@ func TestSDKModels(t *testing.T) {
 // code.
 func TestSDKErrors(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "gpt")
-	loadSpec(t, sdkConfig(up))
+	load(t, sdkConfig(up))
 	c := sdkClient(base + "/v1/")
 	_, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model:    "no-such-model",

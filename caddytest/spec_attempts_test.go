@@ -49,8 +49,8 @@ func TestSpecAttemptsRetrySameTarget(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.FailTimes(2, 503, "")
-	loadSpec(t, router(fast+"retries 2\n"+upTarget("a", a)+upTarget("b", b)))
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	load(t, router(fast+"retries 2\n"+upTarget("a", a)+upTarget("b", b)))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m", 3)
 	expectCounts(t, map[*fakeupstream.Server]int{a: 3, b: 0})
@@ -61,8 +61,8 @@ func TestSpecAttemptsRetriesExhaustedThenNextCandidate(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.Always(fakeupstream.Step{Status: 502})
-	loadSpec(t, router(fast+"retries 2\ncooldown 100 1m\n"+upTarget("a", a)+upTarget("b", b)))
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	load(t, router(fast+"retries 2\ncooldown 100 1m\n"+upTarget("a", a)+upTarget("b", b)))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "b", "m", 4)
 	expectCounts(t, map[*fakeupstream.Server]int{a: 3, b: 1})
@@ -78,8 +78,8 @@ func TestSpecAttemptsDefaultRetryOn(t *testing.T) {
 			a := fakeupstream.NewOpenAI(t, "a")
 			b := fakeupstream.NewOpenAI(t, "b")
 			a.FailTimes(1, code, "")
-			loadSpec(t, router(fast+"retries 1\n"+upTarget("a", a)+upTarget("b", b)))
-			r := doSpec(t, "/v1/chat/completions", chat("m"))
+			load(t, router(fast+"retries 1\n"+upTarget("a", a)+upTarget("b", b)))
+			r := do(t, "/v1/chat/completions", chat("m"))
 			expectStatus(t, r, 200)
 			expectRoute(t, r, "a", "m", 2)
 			expectCounts(t, map[*fakeupstream.Server]int{a: 2, b: 0})
@@ -89,16 +89,16 @@ func TestSpecAttemptsDefaultRetryOn(t *testing.T) {
 		a := fakeupstream.NewOpenAI(t, "a")
 		b := fakeupstream.NewOpenAI(t, "b")
 		a.Script(fakeupstream.Step{Delay: time.Minute})
-		loadSpec(t, router(fast+"retries 1\n"+upTarget("a", a, "timeout 200ms")+upTarget("b", b)))
-		r := doSpec(t, "/v1/chat/completions", chat("m"))
+		load(t, router(fast+"retries 1\n"+upTarget("a", a, "timeout 200ms")+upTarget("b", b)))
+		r := do(t, "/v1/chat/completions", chat("m"))
 		expectStatus(t, r, 200)
 		expectRoute(t, r, "a", "m", 2)
 		expectCounts(t, map[*fakeupstream.Server]int{a: 2, b: 0})
 	})
 	t.Run("connect", func(t *testing.T) {
 		b := fakeupstream.NewOpenAI(t, "b")
-		loadSpec(t, router(fast+"retries 2\ncooldown 100 1m\ntarget dead {\n\tbase_url "+deadURL(t)+"\n}\n"+upTarget("b", b)))
-		r := doSpec(t, "/v1/chat/completions", chat("m"))
+		load(t, router(fast+"retries 2\ncooldown 100 1m\ntarget dead {\n\tbase_url "+deadURL(t)+"\n}\n"+upTarget("b", b)))
+		r := do(t, "/v1/chat/completions", chat("m"))
 		expectStatus(t, r, 200)
 		// Three attempts on the dead target, then b.
 		expectRoute(t, r, "b", "m", 4)
@@ -110,8 +110,8 @@ func TestSpecAttemptsDefaultRetryOn(t *testing.T) {
 func TestSpecAttemptsRetryAfterWithinMax(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	a.FailTimes(1, 503, "1")
-	loadSpec(t, router("retry_backoff 1ms 3s\nretries 1\n"+upTarget("a", a)))
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	load(t, router("retry_backoff 1ms 3s\nretries 1\n"+upTarget("a", a)))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m", 2)
 	reqs := a.Requests()
@@ -125,7 +125,7 @@ func TestSpecAttemptsRetryAfterWithinMax(t *testing.T) {
 	// The HTTP-date form: a date 2s ahead (whole seconds) means 1–2s.
 	a.Reset()
 	a.FailTimes(1, 429, time.Now().Add(2*time.Second).UTC().Format(http.TimeFormat))
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m", 2)
 	reqs = a.Requests()
@@ -154,13 +154,13 @@ func TestSpecAttemptsRetryAfterBeyondMax(t *testing.T) {
 			a := fakeupstream.NewOpenAI(t, "a")
 			b := fakeupstream.NewOpenAI(t, "b")
 			a.FailTimes(1, c.status, c.retryAfter)
-			loadSpec(t, router(fast+"retries 2\ncooldown 100 1m\n"+upTarget("a", a)+upTarget("b", b)))
-			r := doSpec(t, "/v1/chat/completions", chat("m"))
+			load(t, router(fast+"retries 2\ncooldown 100 1m\n"+upTarget("a", a)+upTarget("b", b)))
+			r := do(t, "/v1/chat/completions", chat("m"))
 			expectStatus(t, r, 200)
 			expectRoute(t, r, "b", "m", 2)
 			expectCounts(t, map[*fakeupstream.Server]int{a: 1, b: 1})
 			// a is cooling down: the next request goes to b alone.
-			r = doSpec(t, "/v1/chat/completions", chat("m"))
+			r = do(t, "/v1/chat/completions", chat("m"))
 			expectStatus(t, r, 200)
 			expectRoute(t, r, "b", "m", 1)
 			expectCounts(t, map[*fakeupstream.Server]int{a: 1, b: 2})
@@ -175,8 +175,8 @@ func TestSpecAttemptsRetryOnUserList(t *testing.T) {
 		a := fakeupstream.NewOpenAI(t, "a")
 		b := fakeupstream.NewOpenAI(t, "b")
 		a.FailTimes(1, 409, "")
-		loadSpec(t, router(fast+"retries 1\nretry_on 409 503\n"+upTarget("a", a)+upTarget("b", b)))
-		r := doSpec(t, "/v1/chat/completions", chat("m"))
+		load(t, router(fast+"retries 1\nretry_on 409 503\n"+upTarget("a", a)+upTarget("b", b)))
+		r := do(t, "/v1/chat/completions", chat("m"))
 		expectStatus(t, r, 200)
 		expectRoute(t, r, "a", "m", 2)
 		expectCounts(t, map[*fakeupstream.Server]int{a: 2, b: 0})
@@ -186,8 +186,8 @@ func TestSpecAttemptsRetryOnUserList(t *testing.T) {
 			a := fakeupstream.NewOpenAI(t, "a")
 			b := fakeupstream.NewOpenAI(t, "b")
 			a.FailTimes(1, code, "")
-			loadSpec(t, router(fast+"retries 2\nretry_on 409 503\n"+upTarget("a", a)+upTarget("b", b)))
-			r := doSpec(t, "/v1/chat/completions", chat("m"))
+			load(t, router(fast+"retries 2\nretry_on 409 503\n"+upTarget("a", a)+upTarget("b", b)))
+			r := do(t, "/v1/chat/completions", chat("m"))
 			expectStatus(t, r, 200)
 			expectRoute(t, r, "b", "m", 2)
 			expectCounts(t, map[*fakeupstream.Server]int{a: 1, b: 1})
@@ -202,8 +202,8 @@ func TestSpecAttemptsNextCandidateAtOnce(t *testing.T) {
 			a := fakeupstream.NewOpenAI(t, "a")
 			b := fakeupstream.NewOpenAI(t, "b")
 			a.FailTimes(1, code, "")
-			loadSpec(t, router(fast+"retries 2\n"+upTarget("a", a)+upTarget("b", b)))
-			r := doSpec(t, "/v1/chat/completions", chat("m"))
+			load(t, router(fast+"retries 2\n"+upTarget("a", a)+upTarget("b", b)))
+			r := do(t, "/v1/chat/completions", chat("m"))
 			expectStatus(t, r, 200)
 			expectRoute(t, r, "b", "m", 2)
 			expectCounts(t, map[*fakeupstream.Server]int{a: 1, b: 1})
@@ -222,8 +222,8 @@ func TestSpecAttemptsClientErrorStraightBack(t *testing.T) {
 			fb := fakeupstream.NewOpenAI(t, "fb")
 			body := fmt.Sprintf(`{"error":{"message":"bad request %d from a","type":"invalid_request_error","param":"messages","code":"custom_%d"}}`, code, code)
 			a.Script(fakeupstream.Step{Status: code, Body: body})
-			loadSpec(t, router(fast+"retries 2\ncooldown 1 1m\nfallback fb\n"+upTarget("a", a)+upTarget("b", b)+upTarget("fb", fb)))
-			r := doSpec(t, "/v1/chat/completions", chat("m"))
+			load(t, router(fast+"retries 2\ncooldown 1 1m\nfallback fb\n"+upTarget("a", a)+upTarget("b", b)+upTarget("fb", fb)))
+			r := do(t, "/v1/chat/completions", chat("m"))
 			expectStatus(t, r, code)
 			if string(r.Body) != body {
 				t.Errorf("upstream error body changed:\n got %s\nwant %s", r.Body, body)
@@ -231,7 +231,7 @@ func TestSpecAttemptsClientErrorStraightBack(t *testing.T) {
 			expectRoute(t, r, "a", "m", 1)
 			expectCounts(t, map[*fakeupstream.Server]int{a: 1, b: 0, fb: 0})
 			// Not a failure of a (cooldown 1 would otherwise skip it now).
-			r = doSpec(t, "/v1/chat/completions", chat("m"))
+			r = do(t, "/v1/chat/completions", chat("m"))
 			expectStatus(t, r, 200)
 			expectRoute(t, r, "a", "m", 1)
 		})
@@ -248,7 +248,7 @@ func TestSpecAttemptsFallbackList(t *testing.T) {
 	main.Script(fakeupstream.Step{})
 	main.Always(fakeupstream.Step{Status: 500})
 	fb1.Always(fakeupstream.Step{Status: 503})
-	loadSpec(t, router(fast+"retries 0\ncooldown 100 1m\nfallback fb1 rescue fb2/explicit\n"+
+	load(t, router(fast+"retries 0\ncooldown 100 1m\nfallback fb1 rescue fb2/explicit\n"+
 		upTarget("main", main, "models m")+
 		upTarget("fb1", fb1, "models zzz", "model_map m m-fb1")+
 		upTarget("fb2", fb2, "models zzz")+`
@@ -257,12 +257,12 @@ func TestSpecAttemptsFallbackList(t *testing.T) {
 		}`))
 
 	// No fallback while a candidate succeeds.
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "main", "m", 1)
 	expectCounts(t, map[*fakeupstream.Server]int{main: 1, fb1: 0, fb2: 0})
 
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "fb2", "alias-upstream", 3)
 	expectCounts(t, map[*fakeupstream.Server]int{main: 2, fb1: 1, fb2: 1})
@@ -274,7 +274,7 @@ func TestSpecAttemptsFallbackList(t *testing.T) {
 	}
 
 	fb2.Script(fakeupstream.Step{Status: 500})
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "fb2", "explicit", 4)
 	if got := upstreamModel(t, fb2, -1); got != "explicit" {
@@ -289,17 +289,17 @@ func TestSpecAttemptsUnsupportedCandidate(t *testing.T) {
 	p := fakeupstream.NewOpenAI(t, "picky")
 	q := fakeupstream.NewOpenAI(t, "plain")
 	picky := "target picky {\n\tprovider spec_picky\n\tbase_url " + p.BaseURL() + "\n}\n"
-	loadSpec(t, router(fast+"retries 0\n"+picky+upTarget("plain", q)))
-	r := doSpec(t, "/v1/embeddings", `{"model":"m","input":"x"}`)
+	load(t, router(fast+"retries 0\n"+picky+upTarget("plain", q)))
+	r := do(t, "/v1/embeddings", `{"model":"m","input":"x"}`)
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "plain", "m", 1)
 	expectCounts(t, map[*fakeupstream.Server]int{p: 0, q: 1})
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "picky", "m", 1)
 
-	loadSpec(t, router(fast+"retries 0\n"+picky))
-	r = doSpec(t, "/v1/embeddings", `{"model":"m","input":"x"}`)
+	load(t, router(fast+"retries 0\n"+picky))
+	r = do(t, "/v1/embeddings", `{"model":"m","input":"x"}`)
 	expectError(t, r, 400, "unsupported")
 	if msg := r.json("error.message").String(); !strings.Contains(msg, "picky") || !strings.Contains(msg, "embeddings") {
 		t.Errorf("unsupported message %q does not name the target and the parameter", msg)
@@ -308,8 +308,8 @@ func TestSpecAttemptsUnsupportedCandidate(t *testing.T) {
 	expectCounts(t, map[*fakeupstream.Server]int{p: 1})
 
 	q.Always(fakeupstream.Step{Status: 503})
-	loadSpec(t, router(fast+"retries 0\n"+picky+upTarget("plain", q)))
-	r = doSpec(t, "/v1/embeddings", `{"model":"m","input":"x"}`)
+	load(t, router(fast+"retries 0\n"+picky+upTarget("plain", q)))
+	r = do(t, "/v1/embeddings", `{"model":"m","input":"x"}`)
 	expectError(t, r, 502, "upstream_error")
 	expectRoute(t, r, "plain", "m", 1)
 }
@@ -321,12 +321,12 @@ func TestSpecAttemptsHeadersOnErrors(t *testing.T) {
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.Always(fakeupstream.Step{Status: 500})
 	b.Always(fakeupstream.Step{Status: 503})
-	loadSpec(t, router(fast+"retries 1\ncooldown 100 1m\n"+upTarget("a", a, "models m")+upTarget("b", b, "models m", "model_map m m-on-b")))
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	load(t, router(fast+"retries 1\ncooldown 100 1m\n"+upTarget("a", a, "models m")+upTarget("b", b, "models m", "model_map m m-on-b")))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 502, "upstream_error")
 	expectRoute(t, r, "b", "m-on-b", 4)
 
-	r = doSpec(t, "/v1/chat/completions", chat("other"))
+	r = do(t, "/v1/chat/completions", chat("other"))
 	expectError(t, r, 404, "model_not_found")
 	for _, h := range []string{"X-LLM-Attempts", "X-LLM-Target", "X-LLM-Model"} {
 		expectHeader(t, r.Header, h, "")
@@ -339,31 +339,31 @@ func TestSpecAttemptsCooldown(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.Always(fakeupstream.Step{Status: 500})
-	loadSpec(t, router(fast+"retries 0\ncooldown 2 1m\n"+upTarget("a", a)+upTarget("b", b)+`
+	load(t, router(fast+"retries 0\ncooldown 2 1m\n"+upTarget("a", a)+upTarget("b", b)+`
 		model only-a {
 			to a
 		}`))
 	for i := 1; i <= 2; i++ {
-		r := doSpec(t, "/v1/chat/completions", chat("m"))
+		r := do(t, "/v1/chat/completions", chat("m"))
 		expectStatus(t, r, 200)
 		expectRoute(t, r, "b", "m", 2)
 	}
 	// Two failures: a is skipped now.
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "b", "m", 1)
 	expectCounts(t, map[*fakeupstream.Server]int{a: 2, b: 3})
 
 	// Nothing else left: a is tried anyway.
-	r = doSpec(t, "/v1/chat/completions", chat("only-a"))
+	r = do(t, "/v1/chat/completions", chat("only-a"))
 	expectError(t, r, 502, "upstream_error")
 	expectCounts(t, map[*fakeupstream.Server]int{a: 3})
 
 	// One success resets it: a is first in line again.
 	a.Always(fakeupstream.Step{})
-	r = doSpec(t, "/v1/chat/completions", chat("only-a"))
+	r = do(t, "/v1/chat/completions", chat("only-a"))
 	expectStatus(t, r, 200)
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m", 1)
 }
@@ -376,9 +376,9 @@ func TestSpecAttemptsCooldownFailureKinds(t *testing.T) {
 			a := fakeupstream.NewOpenAI(t, "a")
 			b := fakeupstream.NewOpenAI(t, "b")
 			a.FailTimes(1, code, "")
-			loadSpec(t, router(fast+"retries 0\ncooldown 1 1m\n"+upTarget("a", a)+upTarget("b", b)))
-			expectRoute(t, doSpec(t, "/v1/chat/completions", chat("m")), "b", "m", 2)
-			r := doSpec(t, "/v1/chat/completions", chat("m"))
+			load(t, router(fast+"retries 0\ncooldown 1 1m\n"+upTarget("a", a)+upTarget("b", b)))
+			expectRoute(t, do(t, "/v1/chat/completions", chat("m")), "b", "m", 2)
+			r := do(t, "/v1/chat/completions", chat("m"))
 			expectStatus(t, r, 200)
 			expectRoute(t, r, "b", "m", 1)
 			expectCounts(t, map[*fakeupstream.Server]int{a: 1})
@@ -388,16 +388,16 @@ func TestSpecAttemptsCooldownFailureKinds(t *testing.T) {
 		a := fakeupstream.NewOpenAI(t, "a")
 		b := fakeupstream.NewOpenAI(t, "b")
 		a.Script(fakeupstream.Step{Delay: time.Minute})
-		loadSpec(t, router(fast+"retries 0\ncooldown 1 1m\n"+upTarget("a", a, "timeout 150ms")+upTarget("b", b)))
-		expectRoute(t, doSpec(t, "/v1/chat/completions", chat("m")), "b", "m", 2)
-		expectRoute(t, doSpec(t, "/v1/chat/completions", chat("m")), "b", "m", 1)
+		load(t, router(fast+"retries 0\ncooldown 1 1m\n"+upTarget("a", a, "timeout 150ms")+upTarget("b", b)))
+		expectRoute(t, do(t, "/v1/chat/completions", chat("m")), "b", "m", 2)
+		expectRoute(t, do(t, "/v1/chat/completions", chat("m")), "b", "m", 1)
 		expectCounts(t, map[*fakeupstream.Server]int{a: 1})
 	})
 	t.Run("connect", func(t *testing.T) {
 		b := fakeupstream.NewOpenAI(t, "b")
-		loadSpec(t, router(fast+"retries 0\ncooldown 1 1m\ntarget dead {\n\tbase_url "+deadURL(t)+"\n}\n"+upTarget("b", b)))
-		expectRoute(t, doSpec(t, "/v1/chat/completions", chat("m")), "b", "m", 2)
-		expectRoute(t, doSpec(t, "/v1/chat/completions", chat("m")), "b", "m", 1)
+		load(t, router(fast+"retries 0\ncooldown 1 1m\ntarget dead {\n\tbase_url "+deadURL(t)+"\n}\n"+upTarget("b", b)))
+		expectRoute(t, do(t, "/v1/chat/completions", chat("m")), "b", "m", 2)
+		expectRoute(t, do(t, "/v1/chat/completions", chat("m")), "b", "m", 1)
 	})
 }
 
@@ -407,9 +407,9 @@ func TestSpecAttemptsCooldownFailureKinds(t *testing.T) {
 func TestSpecAttemptsTimeout(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	a.Always(fakeupstream.Step{Delay: time.Minute})
-	loadSpec(t, router(fast+"retries 1\n"+upTarget("a", a, "timeout 200ms")))
+	load(t, router(fast+"retries 1\n"+upTarget("a", a, "timeout 200ms")))
 	start := time.Now()
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 504, "upstream_timeout")
 	expectRoute(t, r, "a", "m", 2)
 	if d := time.Since(start); d > 5*time.Second {
@@ -427,7 +427,7 @@ func TestSpecAttemptsFirstByteTimeout(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.Script(fakeupstream.Step{HangAtStart: true})
-	loadSpec(t, router(fast+"retries 0\ncooldown 100 1m\n"+upTarget("a", a, "first_byte_timeout 300ms")+upTarget("b", b)))
+	load(t, router(fast+"retries 0\ncooldown 100 1m\n"+upTarget("a", a, "first_byte_timeout 300ms")+upTarget("b", b)))
 
 	resp, s := streamChat(t, context.Background(), chat("m", `"stream":true`))
 	events := s.rest(t, 10*time.Second)
@@ -446,7 +446,7 @@ func TestSpecAttemptsFirstByteTimeout(t *testing.T) {
 
 	// Not streamed: first_byte_timeout does not apply.
 	a.Script(fakeupstream.Step{Delay: 500 * time.Millisecond})
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m", 1)
 }
@@ -458,7 +458,7 @@ func TestSpecAttemptsClientDisconnectCancelsUpstream(t *testing.T) {
 	b := fakeupstream.NewOpenAI(t, "b")
 	never := make(chan struct{})
 	a.Script(fakeupstream.Step{Hold: never})
-	loadSpec(t, router(fast+"retries 2\ncooldown 1 1m\n"+upTarget("a", a)+upTarget("b", b)))
+	load(t, router(fast+"retries 2\ncooldown 1 1m\n"+upTarget("a", a)+upTarget("b", b)))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -482,7 +482,7 @@ func TestSpecAttemptsClientDisconnectCancelsUpstream(t *testing.T) {
 		t.Errorf("after the client left: a got %d requests, b %d", a.Count(), b.Count())
 	}
 	// The cancel was not a failure: with cooldown 1, a still answers.
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m", 1)
 }
@@ -494,7 +494,7 @@ func TestSpecAttemptsMaxInFlightSkipNotAFailure(t *testing.T) {
 	b := fakeupstream.NewOpenAI(t, "b")
 	hold := make(chan struct{})
 	a.Script(fakeupstream.Step{Hold: hold})
-	loadSpec(t, router(fast+"retries 0\ncooldown 1 1m\n"+upTarget("a", a, "max_in_flight 1")+upTarget("b", b)))
+	load(t, router(fast+"retries 0\ncooldown 1 1m\n"+upTarget("a", a, "max_in_flight 1")+upTarget("b", b)))
 	done := make(chan int, 1)
 	go func() {
 		resp, err := client.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(chat("m")))
@@ -508,14 +508,14 @@ func TestSpecAttemptsMaxInFlightSkipNotAFailure(t *testing.T) {
 	if !a.WaitRequests(1, 5*time.Second) {
 		t.Fatal("the first request never reached a")
 	}
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "b", "m", 1)
 	close(hold)
 	if status := <-done; status != 200 {
 		t.Errorf("held request: status %d", status)
 	}
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m", 1)
 }
@@ -526,8 +526,8 @@ func TestSpecAttemptsMaxInFlightSkipNotAFailure(t *testing.T) {
 func TestSpecAttemptsFirstByteTimeoutLastCandidate(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	a.Always(fakeupstream.Step{HangAtStart: true})
-	loadSpec(t, router(fast+"retries 0\n"+upTarget("a", a, "first_byte_timeout 200ms")))
-	r := doSpec(t, "/v1/chat/completions", chat("m", `"stream":true`))
+	load(t, router(fast+"retries 0\n"+upTarget("a", a, "first_byte_timeout 200ms")))
+	r := do(t, "/v1/chat/completions", chat("m", `"stream":true`))
 	expectError(t, r, 504, "upstream_timeout")
 	expectRoute(t, r, "a", "m", 1)
 	waitGone(t, a.Last(), 2*time.Second, "the silent stream")

@@ -29,16 +29,6 @@ import (
 // written order and retries wait at most a few milliseconds.
 const fast = "strategy fallback\nretry_backoff 1ms 5ms\n"
 
-// loadSpec loads a config like load, then drops the client's idle
-// connections: they belong to the server the reload just shut down, and a
-// POST sent on one of them in the instant before the client notices would
-// fail with EOF (Go does not replay a POST).
-func loadSpec(t *testing.T, body string) {
-	t.Helper()
-	load(t, body)
-	client.Transport.(*http.Transport).CloseIdleConnections()
-}
-
 // upTarget renders a `target` block pointing at a fake upstream, with extra
 // subdirective lines.
 func upTarget(name string, up *fakeupstream.Server, lines ...string) string {
@@ -61,12 +51,6 @@ func deadURL(t *testing.T) string {
 // non-streamed answers, the whole body): a router that never answers fails
 // the test instead of hanging the package.
 const within = 20 * time.Second
-
-// doSpec is the harness's do, bounded by within.
-func doSpec(t *testing.T, path, body string, headers ...string) result {
-	t.Helper()
-	return send(t, context.Background(), http.MethodPost, path, body, headers...)
-}
 
 // get sends a GET to path and reads the whole answer.
 func get(t *testing.T, path string, headers ...string) result {
@@ -273,7 +257,7 @@ func contents(events []string) string {
 // without the /v1 prefix; GET /v1/models and /models answer too.
 func TestSpecEndpointsWithAndWithoutV1(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(upTarget("a", up)))
+	load(t, router(upTarget("a", up)))
 	cases := []struct{ path, body, upstreamPath, object string }{
 		{"/v1/chat/completions", chat("m"), "/v1/chat/completions", "chat.completion"},
 		{"/chat/completions", chat("m"), "/v1/chat/completions", "chat.completion"},
@@ -283,7 +267,7 @@ func TestSpecEndpointsWithAndWithoutV1(t *testing.T) {
 		{"/embeddings", `{"model":"m","input":"hi"}`, "/v1/embeddings", "list"},
 	}
 	for _, c := range cases {
-		r := doSpec(t, c.path, c.body)
+		r := do(t, c.path, c.body)
 		expectStatus(t, r, 200)
 		if got := up.Last().Path; got != c.upstreamPath {
 			t.Errorf("POST %s reached upstream path %s, want %s", c.path, got, c.upstreamPath)
@@ -307,7 +291,7 @@ func TestSpecEndpointsWithAndWithoutV1(t *testing.T) {
 // directive, other paths falling through to the next handler.
 func TestSpecEndpointsUnderMatcherAndHandlePath(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, `
+	load(t, `
 		handle_path /llm/* {
 			`+router(upTarget("a", up))+`
 		}
@@ -317,15 +301,15 @@ func TestSpecEndpointsUnderMatcherAndHandlePath(t *testing.T) {
 			}
 			respond "not the router" 200
 		}`)
-	r := doSpec(t, "/llm/v1/chat/completions", chat("m"))
+	r := do(t, "/llm/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m", 1)
 	if up.Last().Path != "/v1/chat/completions" {
 		t.Errorf("upstream path %s", up.Last().Path)
 	}
-	r = doSpec(t, "/llm/chat/completions", chat("m"))
+	r = do(t, "/llm/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "b", "m", 1)
 	r = get(t, "/elsewhere")
@@ -340,21 +324,21 @@ func TestSpecEndpointsUnderMatcherAndHandlePath(t *testing.T) {
 func TestSpecEndpointsAuthorizationForwarding(t *testing.T) {
 	own := fakeupstream.NewOpenAI(t, "own")
 	byok := fakeupstream.NewOpenAI(t, "byok")
-	loadSpec(t, router(upTarget("own", own, "api_key sk-own-upstream-key")+upTarget("byok", byok)))
+	load(t, router(upTarget("own", own, "api_key sk-own-upstream-key")+upTarget("byok", byok)))
 
-	r := doSpec(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "own", "Authorization", "Bearer sk-client-key")
+	r := do(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "own", "Authorization", "Bearer sk-client-key")
 	expectStatus(t, r, 200)
 	if got := own.Last().Header.Values("Authorization"); len(got) != 1 || got[0] != "Bearer sk-own-upstream-key" {
 		t.Errorf("target with api_key got Authorization %q", got)
 	}
 
-	r = doSpec(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "byok", "Authorization", "Bearer sk-client-key")
+	r = do(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "byok", "Authorization", "Bearer sk-client-key")
 	expectStatus(t, r, 200)
 	if got := byok.Last().Header.Get("Authorization"); got != "Bearer sk-client-key" {
 		t.Errorf("target without api_key got Authorization %q, want the client's", got)
 	}
 
-	r = doSpec(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "byok")
+	r = do(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "byok")
 	expectStatus(t, r, 200)
 	if got := byok.Last().Header.Get("Authorization"); got != "" {
 		t.Errorf("no client key, yet the upstream got Authorization %q", got)
@@ -376,8 +360,8 @@ func TestSpecEndpointsResponseHeaders(t *testing.T) {
 		"Proxy-Authenticate":   {"Basic"},
 		"Keep-Alive":           {"timeout=5"},
 	}})
-	loadSpec(t, router(upTarget("a", up, "model_map gpt-x upstream-x")))
-	r := doSpec(t, "/v1/chat/completions", chat("gpt-x"))
+	load(t, router(upTarget("a", up, "model_map gpt-x upstream-x")))
+	r := do(t, "/v1/chat/completions", chat("gpt-x"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "upstream-x", 1)
 	expectHeader(t, r.Header, "X-Request-Id", "req-123")
@@ -399,13 +383,13 @@ func TestSpecEndpointsRoutePlaceholdersInHeaderDirective(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.Script(fakeupstream.Step{Status: 503})
-	loadSpec(t, `
+	load(t, `
 		header >X-Seen-Target {http.llm_router.target}
 		header >X-Seen-Model {http.llm_router.model}
 		header >X-Seen-Attempts {http.llm_router.attempts}
 		`+router(fast+"retries 0\n"+upTarget("a", a, "model_map m ma")+upTarget("b", b, "model_map m mb")))
 
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 200)
 	expectHeader(t, r.Header, "X-Seen-Target", "b")
 	expectHeader(t, r.Header, "X-Seen-Model", "mb")
@@ -419,7 +403,7 @@ func TestSpecEndpointsRoutePlaceholdersInHeaderDirective(t *testing.T) {
 
 	a.Always(fakeupstream.Step{Status: 500})
 	b.Always(fakeupstream.Step{Status: 500})
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 502, "upstream_error")
 	expectHeader(t, r.Header, "X-Seen-Target", "b")
 	expectHeader(t, r.Header, "X-Seen-Attempts", "2")
@@ -431,7 +415,7 @@ func TestSpecEndpointsRoutePlaceholdersInHeaderDirective(t *testing.T) {
 func TestSpecEndpointsTokenPlaceholders(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
 	logFile := filepath.Join(t.TempDir(), "access.log")
-	loadSpec(t, `
+	load(t, `
 		log {
 			output file `+logFile+`
 			format json
@@ -459,7 +443,7 @@ func TestSpecEndpointsTokenPlaceholders(t *testing.T) {
 		return found
 	}
 
-	expectStatus(t, doSpec(t, "/v1/chat/completions", chat("m"), "X-Tag", "plain"), 200)
+	expectStatus(t, do(t, "/v1/chat/completions", chat("m"), "X-Tag", "plain"), 200)
 	e := entry("plain")
 	if e.Get("seen_prompt").Int() != fakeupstream.FakePromptTokens || e.Get("seen_completion").Int() != fakeupstream.FakeCompletionTokens {
 		t.Errorf("token placeholders: %s", e.Raw)
@@ -507,7 +491,7 @@ func TestSpecEndpointsTokenPlaceholders(t *testing.T) {
 // target); a duplicate keeps its first place.
 func TestSpecEndpointsModelsOrder(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(`
+	load(t, router(`
 		target t1 {
 			base_url `+up.BaseURL()+`
 			models gpt-4o gpt-4o-* m-shared
@@ -555,7 +539,7 @@ func TestSpecEndpointsModelsOrder(t *testing.T) {
 // usage, streams word by word, and gives deterministic embeddings of 256
 // dimensions by default.
 func TestSpecEndpointsMockProvider(t *testing.T) {
-	loadSpec(t, router(`
+	load(t, router(`
 		target echo {
 			provider mock
 			models echo
@@ -573,7 +557,7 @@ func TestSpecEndpointsMockProvider(t *testing.T) {
 		}`))
 	body := `{"model":"echo","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"first question"},` +
 		`{"role":"assistant","content":"an answer"},{"role":"user","content":"the  last question"}]}`
-	r := doSpec(t, "/v1/chat/completions", body)
+	r := do(t, "/v1/chat/completions", body)
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "echo", "echo", 1)
 	if got := r.json("choices.0.message.content").String(); got != "the  last question" {
@@ -584,7 +568,7 @@ func TestSpecEndpointsMockProvider(t *testing.T) {
 		t.Errorf("mock usage %s", r.json("usage").Raw)
 	}
 
-	r = doSpec(t, "/v1/chat/completions", chat("fixed"))
+	r = do(t, "/v1/chat/completions", chat("fixed"))
 	expectStatus(t, r, 200)
 	if got := r.json("choices.0.message.content").String(); got != "Fixed answer from the mock" {
 		t.Errorf("mock_response content %q", got)
@@ -613,7 +597,7 @@ func TestSpecEndpointsMockProvider(t *testing.T) {
 
 	// Embeddings: 256 floats per input by default, the same for the same input.
 	emb := func(body string) result {
-		r := doSpec(t, "/v1/embeddings", body)
+		r := do(t, "/v1/embeddings", body)
 		expectStatus(t, r, 200)
 		return r
 	}
@@ -644,7 +628,7 @@ func TestSpecEndpointsMockProvider(t *testing.T) {
 // line ends, `event:` lines and spacing included).
 func TestSpecEndpointsOpenAIStreamFidelity(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(upTarget("a", up, "model_map gpt-x upstream-x")))
+	load(t, router(upTarget("a", up, "model_map gpt-x upstream-x")))
 	body := `{"stream" : true, "model": "gpt-x", "messages":[{"role":"user","content":"hé"}],` +
 		` "stream_options": {"include_usage": false}, "seed": 1.50e0, "x_extra": [1, {"b":2,"a":1}] }`
 	pieces := []string{
@@ -693,14 +677,14 @@ func TestSpecEndpointsOpenAIStreamFidelity(t *testing.T) {
 // except `model`, and their answers unchanged.
 func TestSpecEndpointsOpenAIBodyFidelityOtherEndpoints(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(upTarget("a", up, "model_map emb-x emb-up")))
+	load(t, router(upTarget("a", up, "model_map emb-x emb-up")))
 	for _, c := range []struct{ path, body string }{
 		{"/v1/embeddings", `{ "input" : ["a", "b"], "model":"emb-x", "encoding_format":"float","dimensions": 3, "x":null}`},
 		{"/v1/completions", `{"model" :"emb-x","prompt":"say \"hi\"",  "max_tokens":5, "logit_bias":{"50256":-100}}`},
 	} {
 		const answer = `{"object":"list","data":[], "model":"anything" , "usage":{"prompt_tokens":1,"total_tokens":1}}`
 		up.Script(fakeupstream.Step{Body: answer})
-		r := doSpec(t, c.path, c.body)
+		r := do(t, c.path, c.body)
 		expectStatus(t, r, 200)
 		if got, want := string(up.Last().Body), strings.Replace(c.body, `"emb-x"`, `"emb-up"`, 1); got != want {
 			t.Errorf("%s upstream body\n got %q\nwant %q", c.path, got, want)

@@ -18,7 +18,7 @@ import (
 // string, messages missing for chat.
 func TestSpecErrorsInvalidRequest(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(upTarget("a", up)))
+	load(t, router(upTarget("a", up)))
 	for _, c := range []struct{ name, path, body string }{
 		{"not JSON", "/v1/chat/completions", `{"model":"m","messages":[`},
 		{"plain text", "/v1/chat/completions", `hello`},
@@ -31,22 +31,22 @@ func TestSpecErrorsInvalidRequest(t *testing.T) {
 		{"model an object", "/v1/completions", `{"model":{"id":"m"},"prompt":"x"}`},
 		{"messages missing", "/v1/chat/completions", `{"model":"m"}`},
 	} {
-		r := doSpec(t, c.path, c.body)
+		r := do(t, c.path, c.body)
 		t.Run(c.name, func(t *testing.T) { expectError(t, r, 400, "invalid_request") })
 	}
 	if up.Count() != 0 {
 		t.Errorf("invalid requests reached the upstream: %d", up.Count())
 	}
 	// messages is required for chat only.
-	expectStatus(t, doSpec(t, "/v1/embeddings", `{"model":"m","input":"x"}`), 200)
-	expectStatus(t, doSpec(t, "/v1/completions", `{"model":"m","prompt":"x"}`), 200)
+	expectStatus(t, do(t, "/v1/embeddings", `{"model":"m","input":"x"}`), 200)
+	expectStatus(t, do(t, "/v1/completions", `{"model":"m","prompt":"x"}`), 200)
 }
 
 // 400 unknown_target: X-LLM-Target names no target.
 func TestSpecErrorsUnknownTarget(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(upTarget("a", up)))
-	r := doSpec(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "nope")
+	load(t, router(upTarget("a", up)))
+	r := do(t, "/v1/chat/completions", chat("m"), "X-LLM-Target", "nope")
 	expectError(t, r, 400, "unknown_target")
 	if up.Count() != 0 {
 		t.Errorf("upstream reached")
@@ -57,10 +57,10 @@ func TestSpecErrorsUnknownTarget(t *testing.T) {
 // method.
 func TestSpecErrorsNotFoundAndMethod(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(upTarget("a", up, "models gpt-4o")))
-	expectError(t, doSpec(t, "/v1/chat/completions", chat("unknown-model")), 404, "model_not_found")
+	load(t, router(upTarget("a", up, "models gpt-4o")))
+	expectError(t, do(t, "/v1/chat/completions", chat("unknown-model")), 404, "model_not_found")
 	for _, path := range []string{"/v1/nope", "/v1/chat/completion", "/v2/chat/completions", "/nope", "/v1/responses"} {
-		expectError(t, doSpec(t, path, chat("gpt-4o")), 404, "not_found")
+		expectError(t, do(t, path, chat("gpt-4o")), 404, "not_found")
 		expectError(t, get(t, path), 404, "not_found")
 	}
 	for _, path := range []string{"/v1/chat/completions", "/chat/completions", "/v1/embeddings", "/v1/completions"} {
@@ -81,9 +81,9 @@ func TestSpecErrorsNotFoundAndMethod(t *testing.T) {
 // Content-Length.
 func TestSpecErrorsRequestTooLarge(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router("max_request_body 1KiB\n"+upTarget("a", up)))
+	load(t, router("max_request_body 1KiB\n"+upTarget("a", up)))
 	big := chat("m", `"pad":"`+strings.Repeat("x", 2048)+`"`)
-	expectError(t, doSpec(t, "/v1/chat/completions", big), 413, "request_too_large")
+	expectError(t, do(t, "/v1/chat/completions", big), 413, "request_too_large")
 
 	// Chunked: no Content-Length up front.
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", struct{ *strings.Reader }{strings.NewReader(big)})
@@ -99,7 +99,7 @@ func TestSpecErrorsRequestTooLarge(t *testing.T) {
 	}
 	expectError(t, result{resp.StatusCode, resp.Header, b}, 413, "request_too_large")
 
-	expectStatus(t, doSpec(t, "/v1/chat/completions", chat("m")), 200)
+	expectStatus(t, do(t, "/v1/chat/completions", chat("m")), 200)
 	if up.Count() != 1 {
 		t.Errorf("upstream got %d requests, want only the small one", up.Count())
 	}
@@ -112,7 +112,7 @@ func TestSpecErrorsRateLimitedWhenAllBusy(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
 	hold := make(chan struct{})
 	up.Script(fakeupstream.Step{Hold: hold})
-	loadSpec(t, router(upTarget("a", up, "max_in_flight 1")))
+	load(t, router(upTarget("a", up, "max_in_flight 1")))
 	done := make(chan result, 1)
 	go func() {
 		resp, err := client.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(chat("m")))
@@ -126,7 +126,7 @@ func TestSpecErrorsRateLimitedWhenAllBusy(t *testing.T) {
 	if !up.WaitRequests(1, 5*time.Second) {
 		t.Fatal("first request never arrived")
 	}
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 429, "rate_limited")
 	if r.Header.Get("Retry-After") == "" {
 		t.Errorf("429 without Retry-After")
@@ -143,8 +143,8 @@ func TestSpecErrorsRateLimitedWhenAllBusy(t *testing.T) {
 func TestSpecErrorsUpstreamError(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	a.Always(fakeupstream.Step{Status: 500, Body: `{"error":{"message":"boom with key sk-secret-upstream-key","type":"server_error","param":null,"code":"boom"}}`})
-	loadSpec(t, router(fast+"retries 1\n"+upTarget("primary-target", a, "api_key sk-secret-upstream-key")))
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	load(t, router(fast+"retries 1\n"+upTarget("primary-target", a, "api_key sk-secret-upstream-key")))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 502, "upstream_error")
 	msg := r.json("error.message").String()
 	if !strings.Contains(msg, "primary-target") || !strings.Contains(msg, "boom") {
@@ -155,8 +155,8 @@ func TestSpecErrorsUpstreamError(t *testing.T) {
 	}
 	expectRoute(t, r, "primary-target", "m", 2)
 
-	loadSpec(t, router(fast+"retries 1\ntarget gone-target {\n\tbase_url "+deadURL(t)+"\n\tapi_key sk-secret-upstream-key\n}\n"))
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	load(t, router(fast+"retries 1\ntarget gone-target {\n\tbase_url "+deadURL(t)+"\n\tapi_key sk-secret-upstream-key\n}\n"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 502, "upstream_error")
 	if msg := r.json("error.message").String(); !strings.Contains(msg, "gone-target") {
 		t.Errorf("connection error message %q does not name the target", msg)
@@ -173,8 +173,8 @@ func TestSpecErrorsUpstreamTimeout(t *testing.T) {
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.Always(fakeupstream.Step{Status: 500})
 	b.Always(fakeupstream.Step{Delay: time.Minute})
-	loadSpec(t, router(fast+"retries 0\n"+upTarget("a", a)+upTarget("b", b, "timeout 200ms")))
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	load(t, router(fast+"retries 0\n"+upTarget("a", a)+upTarget("b", b, "timeout 200ms")))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 504, "upstream_timeout")
 	expectRoute(t, r, "b", "m", 2)
 }
@@ -186,11 +186,11 @@ func TestSpecErrorsUpstreamTimeout(t *testing.T) {
 // client.
 func TestSpecErrorsUpstream4xxPassedOn(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(fast+"retries 0\n"+upTarget("a", a, "api_key sk-secret-upstream-key-1")))
+	load(t, router(fast+"retries 0\n"+upTarget("a", a, "api_key sk-secret-upstream-key-1")))
 
 	body429 := `{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}`
 	a.Script(fakeupstream.Step{Status: 429, RetryAfter: "2", Body: body429})
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 429)
 	if string(r.Body) != body429 {
 		t.Errorf("429 body changed: %s", r.Body)
@@ -200,7 +200,7 @@ func TestSpecErrorsUpstream4xxPassedOn(t *testing.T) {
 
 	body401 := `{"error":{"message":"Incorrect API key provided: sk-secret-upstream-key-1.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`
 	a.Script(fakeupstream.Step{Status: 401, Body: body401})
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 401)
 	if strings.Contains(string(r.Body), "sk-secret-upstream-key-1") {
 		t.Errorf("the upstream key reached the client: %s", r.Body)
@@ -210,14 +210,14 @@ func TestSpecErrorsUpstream4xxPassedOn(t *testing.T) {
 	}
 
 	a.Script(fakeupstream.Step{Status: 404, Body: "<html>no such model</html>"})
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 404, "upstream_error")
 	if !strings.Contains(r.json("error.message").String(), "no such model") {
 		t.Errorf("non-JSON error text lost: %s", r.Body)
 	}
 
 	a.Script(fakeupstream.Step{Status: 400, Body: "plain text: bad temperature"})
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 400, "upstream_error")
 	if !strings.Contains(r.json("error.message").String(), "bad temperature") {
 		t.Errorf("non-JSON error text lost: %s", r.Body)
@@ -233,8 +233,8 @@ func TestSpecErrorsLastFailureDecides(t *testing.T) {
 	body404 := `{"error":{"message":"The model 'm' does not exist","type":"invalid_request_error","param":"model","code":"model_not_found"}}`
 	a.Always(fakeupstream.Step{Status: 503})
 	b.Always(fakeupstream.Step{Status: 404, Body: body404})
-	loadSpec(t, router(fast+"retries 1\ncooldown 100 1m\n"+upTarget("a", a)+upTarget("b", b)))
-	r := doSpec(t, "/v1/chat/completions", chat("m"))
+	load(t, router(fast+"retries 1\ncooldown 100 1m\n"+upTarget("a", a)+upTarget("b", b)))
+	r := do(t, "/v1/chat/completions", chat("m"))
 	expectStatus(t, r, 404)
 	if string(r.Body) != body404 {
 		t.Errorf("last candidate's 404 body changed: %s", r.Body)
@@ -243,7 +243,7 @@ func TestSpecErrorsLastFailureDecides(t *testing.T) {
 
 	a.Always(fakeupstream.Step{Status: 403})
 	b.Always(fakeupstream.Step{Status: 500})
-	r = doSpec(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 502, "upstream_error")
 	expectRoute(t, r, "b", "m", 3)
 }

@@ -15,14 +15,14 @@ import (
 func TestSpecResolveRule1TargetHeader(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
-	loadSpec(t, router(fast+
+	load(t, router(fast+
 		upTarget("a", a, "models gpt-4o")+
 		upTarget("b", b, "models claude-*", "model_map mapped-in mapped-out")+`
 		model gpt-4o {
 			to a
 		}`))
 
-	r := doSpec(t, "/v1/chat/completions", chat("gpt-4o"), "X-LLM-Target", "b")
+	r := do(t, "/v1/chat/completions", chat("gpt-4o"), "X-LLM-Target", "b")
 	expectStatus(t, r, 200)
 	expectCounts(t, map[*fakeupstream.Server]int{a: 0, b: 1})
 	if m := upstreamModel(t, b, -1); m != "gpt-4o" {
@@ -30,13 +30,13 @@ func TestSpecResolveRule1TargetHeader(t *testing.T) {
 	}
 	expectRoute(t, r, "b", "gpt-4o", 1)
 
-	r = doSpec(t, "/v1/chat/completions", chat("a/x"), "X-LLM-Target", "b")
+	r = do(t, "/v1/chat/completions", chat("a/x"), "X-LLM-Target", "b")
 	expectStatus(t, r, 200)
 	if m := upstreamModel(t, b, -1); m != "a/x" || a.Count() != 0 {
 		t.Errorf("header did not beat the target prefix: b got %q, a got %d requests", m, a.Count())
 	}
 
-	r = doSpec(t, "/v1/chat/completions", chat("mapped-in"), "X-LLM-Target", "b")
+	r = do(t, "/v1/chat/completions", chat("mapped-in"), "X-LLM-Target", "b")
 	expectStatus(t, r, 200)
 	if m := upstreamModel(t, b, -1); m != "mapped-out" {
 		t.Errorf("model_map not applied to a forced target: %q", m)
@@ -51,7 +51,7 @@ func TestSpecResolveRule2Alias(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
 	c := fakeupstream.NewOpenAI(t, "c")
-	loadSpec(t, router(fast+"retries 0\n"+
+	load(t, router(fast+"retries 0\n"+
 		upTarget("a", a, "models fast a/x")+
 		upTarget("b", b)+
 		upTarget("c", c)+`
@@ -67,14 +67,14 @@ func TestSpecResolveRule2Alias(t *testing.T) {
 			to b b-model
 		}`))
 
-	r := doSpec(t, "/v1/chat/completions", chat("fast"))
+	r := do(t, "/v1/chat/completions", chat("fast"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "b", "big-model", 1)
 	if a.Count() != 0 || upstreamModel(t, b, -1) != "big-model" {
 		t.Errorf("alias lost to a target's patterns: a got %d requests", a.Count())
 	}
 
-	r = doSpec(t, "/v1/chat/completions", chat("a/x"))
+	r = do(t, "/v1/chat/completions", chat("a/x"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "c", "a/x", 1)
 	if a.Count() != 0 {
@@ -83,12 +83,12 @@ func TestSpecResolveRule2Alias(t *testing.T) {
 
 	// The alias's own strategy (fallback: written order) applies.
 	for i := 0; i < 6; i++ {
-		r = doSpec(t, "/v1/chat/completions", chat("ordered"))
+		r = do(t, "/v1/chat/completions", chat("ordered"))
 		expectStatus(t, r, 200)
 		expectRoute(t, r, "c", "c-model", 1)
 	}
 	c.Always(fakeupstream.Step{Status: 500})
-	r = doSpec(t, "/v1/chat/completions", chat("ordered"))
+	r = do(t, "/v1/chat/completions", chat("ordered"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "b", "b-model", 2)
 }
@@ -99,7 +99,7 @@ func TestSpecResolveRule2Alias(t *testing.T) {
 func TestSpecResolveRule3TargetPrefix(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
-	loadSpec(t, router(fast+
+	load(t, router(fast+
 		upTarget("a", a)+
 		upTarget("b", b, "models only-this", "model_map raw mapped")))
 
@@ -109,7 +109,7 @@ func TestSpecResolveRule3TargetPrefix(t *testing.T) {
 		{"b/org/model-1", "org/model-1"},
 		{"b/raw", "mapped"},
 	} {
-		r := doSpec(t, "/v1/chat/completions", chat(c.model))
+		r := do(t, "/v1/chat/completions", chat(c.model))
 		expectStatus(t, r, 200)
 		expectRoute(t, r, "b", c.upstream, 1)
 		if got := upstreamModel(t, b, -1); got != c.upstream {
@@ -126,16 +126,16 @@ func TestSpecResolveRule3TargetPrefix(t *testing.T) {
 func TestSpecResolveRule3PrefixNotATarget(t *testing.T) {
 	llama := fakeupstream.NewOpenAI(t, "llama")
 	other := fakeupstream.NewOpenAI(t, "other")
-	loadSpec(t, router(fast+
+	load(t, router(fast+
 		upTarget("other", other, "models gpt-* [nope]gpt-4")+
 		upTarget("llama", llama, "models meta-llama/*")))
-	r := doSpec(t, "/v1/chat/completions", chat("meta-llama/llama-3-70b"))
+	r := do(t, "/v1/chat/completions", chat("meta-llama/llama-3-70b"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "llama", "meta-llama/llama-3-70b", 1)
 	if got := upstreamModel(t, llama, -1); got != "meta-llama/llama-3-70b" {
 		t.Errorf("upstream model %q", got)
 	}
-	r = doSpec(t, "/v1/chat/completions", chat("[nope]gpt-4"))
+	r = do(t, "/v1/chat/completions", chat("[nope]gpt-4"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "other", "[nope]gpt-4", 1)
 }
@@ -149,14 +149,14 @@ func TestSpecResolveRule4Patterns(t *testing.T) {
 	d := fakeupstream.NewOpenAI(t, "d")
 	a.Always(fakeupstream.Step{Status: 500})
 	c.Always(fakeupstream.Step{Status: 500})
-	loadSpec(t, router(fast+"retries 0\ncooldown 100 1m\n"+
+	load(t, router(fast+"retries 0\ncooldown 100 1m\n"+
 		upTarget("a", a, "models gpt-4o*")+
 		upTarget("b", b, "models claude-*")+
 		upTarget("c", c, "models gpt-*-mini")+
 		upTarget("d", d)))
 
 	// gpt-4o-mini matches a, c and d (no models), tried in written order.
-	r := doSpec(t, "/v1/chat/completions", chat("gpt-4o-mini"))
+	r := do(t, "/v1/chat/completions", chat("gpt-4o-mini"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "d", "gpt-4o-mini", 3)
 	expectCounts(t, map[*fakeupstream.Server]int{a: 1, b: 0, c: 1, d: 1})
@@ -165,16 +165,16 @@ func TestSpecResolveRule4Patterns(t *testing.T) {
 	}
 
 	// claude-3 matches b first; gpt-4o does not match gpt-*-mini.
-	r = doSpec(t, "/v1/chat/completions", chat("claude-3"))
+	r = do(t, "/v1/chat/completions", chat("claude-3"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "b", "claude-3", 1)
-	r = doSpec(t, "/v1/chat/completions", chat("gpt-4o"))
+	r = do(t, "/v1/chat/completions", chat("gpt-4o"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "d", "gpt-4o", 2)
 	expectCounts(t, map[*fakeupstream.Server]int{a: 2, b: 1, c: 1, d: 2})
 
 	// A model nobody lists goes to the target without models only.
-	r = doSpec(t, "/v1/chat/completions", chat("mistral-large"))
+	r = do(t, "/v1/chat/completions", chat("mistral-large"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "d", "mistral-large", 1)
 }
@@ -183,13 +183,13 @@ func TestSpecResolveRule4Patterns(t *testing.T) {
 // no upstream request.
 func TestSpecResolveRule5ModelNotFound(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(fast+upTarget("a", a, "models gpt-*")+`
+	load(t, router(fast+upTarget("a", a, "models gpt-*")+`
 		model smart {
 			to a
 		}`))
-	r := doSpec(t, "/v1/chat/completions", chat("claude-3"))
+	r := do(t, "/v1/chat/completions", chat("claude-3"))
 	expectError(t, r, http.StatusNotFound, "model_not_found")
-	r = doSpec(t, "/v1/chat/completions", chat("nope/gpt-4"))
+	r = do(t, "/v1/chat/completions", chat("nope/gpt-4"))
 	expectError(t, r, http.StatusNotFound, "model_not_found")
 	expectCounts(t, map[*fakeupstream.Server]int{a: 0})
 	if r.Header.Get("X-LLM-Attempts") != "" {
@@ -201,17 +201,17 @@ func TestSpecResolveRule5ModelNotFound(t *testing.T) {
 // pattern-matched target's model.
 func TestSpecResolveModelMapLast(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(fast+upTarget("a", a, "models m-*", "model_map x y", "model_map m-1 m-1-upstream")+`
+	load(t, router(fast+upTarget("a", a, "models m-*", "model_map x y", "model_map m-1 m-1-upstream")+`
 		model smart {
 			to a x
 		}`))
-	r := doSpec(t, "/v1/chat/completions", chat("smart"))
+	r := do(t, "/v1/chat/completions", chat("smart"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "y", 1)
 	if got := upstreamModel(t, a, -1); got != "y" {
 		t.Errorf("alias member: upstream model %q, want y", got)
 	}
-	r = doSpec(t, "/v1/chat/completions", chat("m-1"))
+	r = do(t, "/v1/chat/completions", chat("m-1"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "m-1-upstream", 1)
 	if got := upstreamModel(t, a, -1); got != "m-1-upstream" {
@@ -224,18 +224,18 @@ func TestSpecResolveModelMapLast(t *testing.T) {
 func TestSpecResolveWeightZeroOnlyAsFallback(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
-	loadSpec(t, router("retry_backoff 1ms 5ms\nretries 0\ncooldown 100 1m\n"+upTarget("a", a)+upTarget("b", b)+`
+	load(t, router("retry_backoff 1ms 5ms\nretries 0\ncooldown 100 1m\n"+upTarget("a", a)+upTarget("b", b)+`
 		model w {
 			to a weight 0
 			to b weight 1
 		}`))
 	for i := 0; i < 20; i++ {
-		r := doSpec(t, "/v1/chat/completions", chat("w"))
+		r := do(t, "/v1/chat/completions", chat("w"))
 		expectStatus(t, r, 200)
 	}
 	expectCounts(t, map[*fakeupstream.Server]int{a: 0, b: 20})
 	b.Always(fakeupstream.Step{Status: 503})
-	r := doSpec(t, "/v1/chat/completions", chat("w"))
+	r := do(t, "/v1/chat/completions", chat("w"))
 	expectStatus(t, r, 200)
 	expectRoute(t, r, "a", "w", 2)
 }

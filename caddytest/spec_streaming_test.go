@@ -50,7 +50,7 @@ func TestSpecStreamFlushEachEvent(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
 	gate := make(chan struct{})
 	up.Script(fakeupstream.Step{Gate: gate, Chunks: 3})
-	loadSpec(t, router(upTarget("a", up)))
+	load(t, router(upTarget("a", up)))
 
 	resp, s := streamChat(t, context.Background(), chat("m", `"stream":true`))
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
@@ -80,7 +80,7 @@ func TestSpecStreamFlushThroughEncodeGzip(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
 	gate := make(chan struct{})
 	up.Script(fakeupstream.Step{Gate: gate, Chunks: 3})
-	loadSpec(t, "encode gzip\n"+router(upTarget("a", up)))
+	load(t, "encode gzip\n"+router(upTarget("a", up)))
 
 	resp := open(t, context.Background(), http.MethodPost, "/v1/chat/completions", chat("m", `"stream":true`), "Accept-Encoding", "gzip")
 	if ce := resp.Header.Get("Content-Encoding"); ce != "gzip" {
@@ -160,7 +160,7 @@ func TestSpecStreamRetryBeforeFirstByte(t *testing.T) {
 			a := fakeupstream.NewOpenAI(t, "a")
 			b := fakeupstream.NewOpenAI(t, "b")
 			a.Script(c.step)
-			loadSpec(t, router(fast+"retries 1\n"+upTarget("a", a)+upTarget("b", b)))
+			load(t, router(fast+"retries 1\n"+upTarget("a", a)+upTarget("b", b)))
 			resp, s := streamChat(t, context.Background(), chat("m", `"stream":true`))
 			events := s.rest(t, 10*time.Second)
 			if resp.StatusCode != 200 {
@@ -198,7 +198,7 @@ func TestSpecStreamFailureAfterFirstByte(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.Script(fakeupstream.Step{DropAfter: 1, Chunks: 3})
-	loadSpec(t, router(fast+"retries 2\nfallback b\n"+upTarget("a", a, "api_key sk-secret-upstream-key")+upTarget("b", b)))
+	load(t, router(fast+"retries 2\nfallback b\n"+upTarget("a", a, "api_key sk-secret-upstream-key")+upTarget("b", b)))
 	resp, s := streamChat(t, context.Background(), chat("m", `"stream":true`))
 	events := s.rest(t, 10*time.Second)
 	if resp.StatusCode != 200 {
@@ -222,7 +222,7 @@ func TestSpecStreamFailureAfterFirstByte(t *testing.T) {
 func TestSpecStreamTimeoutMidStream(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	a.Script(fakeupstream.Step{HangAfter: 1, Chunks: 3})
-	loadSpec(t, router(fast+upTarget("a", a, "timeout 400ms")))
+	load(t, router(fast+upTarget("a", a, "timeout 400ms")))
 	_, s := streamChat(t, context.Background(), chat("m", `"stream":true`))
 	events := s.rest(t, 10*time.Second)
 	if got := contents(events); got != "tok0 " {
@@ -245,7 +245,7 @@ func TestSpecStreamInStreamErrorEvent(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	b := fakeupstream.NewOpenAI(t, "b")
 	a.Script(fakeupstream.Step{ErrorAfter: 2, Chunks: 4})
-	loadSpec(t, router(fast+"retries 2\n"+upTarget("a", a)+upTarget("b", b)))
+	load(t, router(fast+"retries 2\n"+upTarget("a", a)+upTarget("b", b)))
 	_, s := streamChat(t, context.Background(), chat("m", `"stream":true`))
 	events := s.rest(t, 10*time.Second)
 	if got := contents(events); got != "tok0 tok1 " {
@@ -278,7 +278,7 @@ func TestSpecStreamInStreamErrorEvent(t *testing.T) {
 // that asked gets it as the last chunk before [DONE].
 func TestSpecStreamUsageInjection(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
-	loadSpec(t, router(upTarget("a", a)))
+	load(t, router(upTarget("a", a)))
 	for _, opts := range []string{"", `"stream_options":{"include_usage":false}`} {
 		extra := []string{`"stream":true`}
 		if opts != "" {
@@ -329,7 +329,7 @@ func TestSpecStreamUsageInjection(t *testing.T) {
 func TestSpecStreamClientDisconnectCancelsUpstream(t *testing.T) {
 	a := fakeupstream.NewOpenAI(t, "a")
 	a.Script(fakeupstream.Step{HangAfter: 1, Chunks: 3})
-	loadSpec(t, router(upTarget("a", a)))
+	load(t, router(upTarget("a", a)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, s := streamChat(t, ctx, chat("m", `"stream":true`))
