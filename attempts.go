@@ -68,9 +68,9 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, ep providers
 		return
 	}
 	defer req.release()
-	g, err := h.resolve(req)
-	if err != nil {
-		writeError(rw, err.(*providers.Error))
+	g, e := h.resolve(req)
+	if e != nil {
+		writeError(rw, e)
 		return
 	}
 	x := &exchange{

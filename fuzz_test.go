@@ -38,9 +38,9 @@ func FuzzDecodeAndResolve(f *testing.F) {
 		if req.model == "" {
 			t.Fatal("accepted a request without a model")
 		}
-		g, err := h.resolve(req)
-		if err != nil {
-			checkRefusal(t, err.(*providers.Error))
+		g, e := h.resolve(req)
+		if e != nil {
+			checkRefusal(t, e)
 			return
 		}
 		if len(g.members) == 0 {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
 )
 
@@ -71,7 +72,7 @@ func (t *Target) priceSum(model string) float64 {
 // resolve finds the candidates for a request's model, in the order of
 // SPEC 5.1: X-LLM-Target, alias, `<target>/<model>` or `[<target>]<model>`,
 // targets whose patterns match. It returns nil when nothing matches.
-func (h *Handler) resolve(req *request) (*group, error) {
+func (h *Handler) resolve(req *request) (*group, *providers.Error) {
 	if name := req.forceTarget; name != "" {
 		t, ok := h.targets[name]
 		if !ok {

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 const resolveConfig = `llm_router {
@@ -53,7 +51,7 @@ func TestResolve(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := h.resolve(&request{model: tc.model, forceTarget: tc.force})
 			if tc.status != 0 {
-				if err == nil || err.(*providers.Error).Status != tc.status {
+				if err == nil || err.Status != tc.status {
 					t.Fatalf("err %v, want status %d", err, tc.status)
 				}
 				return
@@ -80,10 +78,9 @@ func TestResolveNotFound(t *testing.T) {
 			models gpt-*
 		}
 	}`)
-	_, err := h.resolve(&request{model: "claude-3"})
-	e, ok := err.(*providers.Error)
-	if !ok || e.Status != http.StatusNotFound || e.Code != "model_not_found" {
-		t.Fatalf("err %v", err)
+	_, e := h.resolve(&request{model: "claude-3"})
+	if e == nil || e.Status != http.StatusNotFound || e.Code != "model_not_found" {
+		t.Fatalf("err %v", e)
 	}
 }
 
