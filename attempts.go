@@ -323,7 +323,7 @@ func (x *exchange) attempt(m member) (done bool, fail *providers.Error) {
 
 	resp, err := x.send(ctx, t, &call)
 	if err != nil {
-		return x.transportFailure(ctx, t, err)
+		return x.transportFailure(ctx, t, &call, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -350,8 +350,7 @@ func (x *exchange) attempt(m member) (done bool, fail *providers.Error) {
 		recordAttempt(t.Name, "canceled")
 		return true, nil // the client left
 	}
-	e := x.failureOf(ctx, t, err)
-	scrubSecrets(e, call.Key())
+	e := x.failureOf(ctx, t, &call, err)
 	if !x.w.Committed() {
 		return false, e
 	}
@@ -388,18 +387,23 @@ func (x *exchange) send(ctx context.Context, t *Target, call *providers.Call) (*
 }
 
 // transportFailure classifies an attempt that got no response.
-func (x *exchange) transportFailure(ctx context.Context, t *Target, err error) (bool, *providers.Error) {
+func (x *exchange) transportFailure(ctx context.Context, t *Target, call *providers.Call, err error) (bool, *providers.Error) {
 	if x.r.Context().Err() != nil {
 		recordAttempt(t.Name, "canceled")
 		return true, nil
 	}
-	e := x.failureOf(ctx, t, err)
-	scrubSecrets(e, t.upstream.APIKey)
-	return false, e
+	return false, x.failureOf(ctx, t, call, err)
 }
 
-// failureOf turns an error from sending or relaying into a failure.
-func (x *exchange) failureOf(ctx context.Context, t *Target, err error) *providers.Error {
+// failureOf turns an error from sending or relaying into a failure, with
+// the call's key removed from it.
+func (x *exchange) failureOf(ctx context.Context, t *Target, call *providers.Call, err error) *providers.Error {
+	e := describeFailure(ctx, t, err)
+	scrubSecrets(e, call.Key())
+	return e
+}
+
+func describeFailure(ctx context.Context, t *Target, err error) *providers.Error {
 	var pe *providers.Error
 	if errors.As(err, &pe) {
 		return pe
