@@ -14,6 +14,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -30,7 +32,9 @@ var (
 // exchange is one client request on its way through the candidates.
 type exchange struct {
 	h        *Handler
+	api      apis.API
 	w        *stream.Writer
+	enc      apis.Encoder // w as a hub provider writes to it
 	r        *http.Request
 	req      *request
 	repl     *caddy.Replacer
@@ -38,16 +42,16 @@ type exchange struct {
 	start    time.Time
 
 	attempts    int
-	last        *providers.Error // the last failure
+	last        *llm.Error // the last failure
 	lastTarget  *Target
 	lastModel   string
-	unsupported *providers.Error // the first candidate that could not serve
-	full        bool             // a candidate was skipped at its max_in_flight
-	seen        []member         // candidates attempted already
+	unsupported *llm.Error // the first candidate that could not serve
+	full        bool       // a candidate was skipped at its max_in_flight
+	seen        []member   // candidates attempted already
 	seenBuf     [4]member
 	cands       []routing.Candidate
 	candsBuf    [8]routing.Candidate
-	usage       providers.Usage
+	usage       llm.Usage
 	ttfb        time.Duration
 	status      int
 }
@@ -60,29 +64,31 @@ const (
 	tryNext  verdict = false
 )
 
-// serveAPI serves chat completions, completions and embeddings.
-func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, ep providers.Endpoint) {
-	req, e := readRequest(r, ep, h.maxRequestBody)
+// serveAPI serves one operation of an inbound API.
+func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API, rt apis.Route) {
+	req, e := readRequest(r, api, rt, h.maxRequestBody)
 	if e != nil {
-		writeError(rw, e)
+		api.WriteError(rw, e)
 		return
 	}
 	defer req.release()
 	g, e := h.resolve(req)
 	if e != nil {
-		writeError(rw, e)
+		api.WriteError(rw, e)
 		return
 	}
 	x := &exchange{
 		h:     h,
+		api:   api,
 		w:     stream.NewWriter(rw),
 		r:     r,
 		req:   req,
 		start: now(),
 	}
+	x.enc = api.NewEncoder(x.w, req.Request)
 	x.seen, x.cands = x.seenBuf[:0], x.candsBuf[:0]
 	x.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	x.routeReq = routing.Request{User: req.user, ClientKey: req.clientKey, Now: x.start}
+	x.routeReq = routing.Request{User: req.User, ClientKey: req.ClientKey, Now: x.start}
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
 		x.routeReq.ClientIP = ip
 	} else {
@@ -104,7 +110,7 @@ func (x *exchange) run(g *group) {
 	}
 	for i := -1; i < fallbacks; i++ {
 		if i >= 0 {
-			g = x.h.fallbacks[i].group(x.req.model)
+			g = x.h.fallbacks[i].group(x.req.Model)
 		}
 		var buf [8]int
 		var order []int
@@ -157,17 +163,28 @@ func (x *exchange) attempted(m member) bool {
 	return false
 }
 
-// supported asks the member's provider whether it can serve the request.
+// supported reports whether the member can serve the request: natively,
+// or through the hub when the request translates and the provider accepts
+// it.
 func (x *exchange) supported(m member) bool {
+	if x.native(m) {
+		return true
+	}
+	if _, e := x.req.Hub(); e != nil {
+		if x.unsupported == nil {
+			x.unsupported = e
+		}
+		return false
+	}
 	if m.target.checker == nil {
 		return true
 	}
 	call := x.call(m)
 	if err := m.target.checker.Check(&call); err != nil {
 		if x.unsupported == nil {
-			var e *providers.Error
+			var e *llm.Error
 			if !errors.As(err, &e) {
-				e = providers.Unsupported(m.target.Name, "this request", err.Error())
+				e = llm.Unsupported(m.target.Name, "this request", err.Error())
 			}
 			x.unsupported = e
 		}
@@ -176,18 +193,32 @@ func (x *exchange) supported(m member) bool {
 	return true
 }
 
-func (x *exchange) call(m member) providers.Call {
-	return providers.Call{
-		Endpoint:     x.req.ep,
-		Body:         x.req.body,
-		ClientModel:  x.req.model,
+// native reports whether the member's provider speaks the request's own
+// wire format, so that the request passes through.
+func (x *exchange) native(m member) bool {
+	return !x.req.Op.Hub() && m.target.native != nil && m.target.native.Speaks(x.req.Op)
+}
+
+// call describes one attempt on m: the client's body as it is for a
+// passthrough, else its hub translation.
+func (x *exchange) call(m member) llm.Call {
+	c := llm.Call{
+		Op:           x.req.Op,
+		Body:         x.req.Body,
+		ClientModel:  x.req.Model,
 		Model:        m.model,
-		Stream:       x.req.stream,
-		IncludeUsage: x.req.includeUsage,
-		ClientKey:    x.req.clientKey,
+		Stream:       x.req.Stream,
+		IncludeUsage: x.req.IncludeUsage,
+		ClientKey:    x.req.ClientKey,
 		Upstream:     &m.target.upstream,
-		Unread:       &x.req.unread,
 	}
+	if x.native(m) {
+		c.ClientHeader = x.req.Header
+		return c
+	}
+	c.Op = x.req.HubOp
+	c.Body, _ = x.req.Hub()
+	return c
 }
 
 // failure classes, which decide what follows a failed attempt.
@@ -199,19 +230,19 @@ const (
 	classClient              // the request itself is wrong: answer the client
 )
 
-func (h *Handler) classify(e *providers.Error) class {
+func (h *Handler) classify(e *llm.Error) class {
 	switch e.Kind {
-	case providers.KindTimeout:
+	case llm.KindTimeout:
 		if h.retryTimeout {
 			return classRetry
 		}
 		return classNext
-	case providers.KindConnect:
+	case llm.KindConnect:
 		if h.retryConnect {
 			return classRetry
 		}
 		return classNext
-	case providers.KindStream, providers.KindInvalid:
+	case llm.KindStream, llm.KindInvalid:
 		if h.retryStatus[http.StatusBadGateway] {
 			return classRetry
 		}
@@ -291,7 +322,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // attempt makes one attempt on m. It returns done when the request was
 // answered (successfully, by an error written mid-stream, or because the
 // client left), else the failure.
-func (x *exchange) attempt(m member) (done bool, fail *providers.Error) {
+func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	t := m.target
 	x.attempts++
 	x.lastTarget, x.lastModel = t, m.model
@@ -301,7 +332,7 @@ func (x *exchange) attempt(m member) (done bool, fail *providers.Error) {
 	ctx, cancel := context.WithTimeoutCause(x.r.Context(), time.Duration(t.timeout), errAttemptTimeout)
 	defer cancel()
 	var firstByte *time.Timer
-	if x.req.stream && t.FirstByteTimeout > 0 {
+	if x.req.Stream && t.FirstByteTimeout > 0 {
 		var cancelCause context.CancelCauseFunc
 		ctx, cancelCause = context.WithCancelCause(ctx)
 		defer cancelCause(nil)
@@ -314,32 +345,41 @@ func (x *exchange) attempt(m member) (done bool, fail *providers.Error) {
 			firstByte.Stop()
 		}
 		x.ttfb = now().Sub(start)
-		if x.req.stream {
+		if x.req.Stream {
 			t.state.ObserveTTFB(x.ttfb)
 		}
 		x.status = w.Status()
 		x.setRouteHeaders(w.Header())
 	}
 
-	resp, err := x.send(ctx, t, &call)
+	native := x.native(m)
+	resp, err := x.send(ctx, t, &call, native)
 	if err != nil {
 		return x.transportFailure(ctx, t, &call, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := t.provider.ReadError(resp, providers.ReadErrorBody(resp.Body), &call)
+		e := t.provider.ReadError(resp, llm.ReadErrorBody(resp.Body), &call)
 		scrubSecrets(e, call.Key())
 		return false, e
 	}
-	if !x.req.stream {
+	if !x.req.Stream {
 		t.state.ObserveTTFB(now().Sub(start))
 	}
-	usage, err := t.provider.WriteResponse(x.w, resp, &call)
+	var usage llm.Usage
+	if native {
+		usage, err = t.native.RelayNative(x.w, resp, &call)
+	} else {
+		usage, err = t.provider.WriteResponse(x.enc, resp, &call)
+		if err == nil {
+			err = x.enc.Finish()
+		}
+	}
 	if x.w.Committed() {
 		x.usage = usage
 	}
 	if err == nil {
-		if x.req.stream {
+		if x.req.Stream {
 			drainBody(resp.Body, cancel)
 		}
 		t.state.Success()
@@ -374,20 +414,28 @@ func drainBody(body io.Reader, cancel context.CancelFunc) {
 	t.Stop()
 }
 
-// send performs the upstream request.
-func (x *exchange) send(ctx context.Context, t *Target, call *providers.Call) (*http.Response, error) {
-	if t.sender != nil {
+// send performs the upstream request. Its body holds the client's buffer
+// until the transport closes it (see bodyMemory).
+func (x *exchange) send(ctx context.Context, t *Target, call *llm.Call, native bool) (*http.Response, error) {
+	if t.sender != nil && !native {
 		return t.sender.Send(ctx, call)
 	}
-	req, err := t.provider.NewRequest(ctx, call)
+	var req *http.Request
+	var err error
+	if native {
+		req, err = t.native.NewNativeRequest(ctx, call)
+	} else {
+		req, err = t.provider.NewRequest(ctx, call)
+	}
 	if err != nil {
 		return nil, err
 	}
+	x.req.mem.track(req)
 	return x.h.transport.RoundTrip(req)
 }
 
 // transportFailure classifies an attempt that got no response.
-func (x *exchange) transportFailure(ctx context.Context, t *Target, call *providers.Call, err error) (bool, *providers.Error) {
+func (x *exchange) transportFailure(ctx context.Context, t *Target, call *llm.Call, err error) (bool, *llm.Error) {
 	if x.r.Context().Err() != nil {
 		recordAttempt(t.Name, "canceled")
 		return true, nil
@@ -397,31 +445,31 @@ func (x *exchange) transportFailure(ctx context.Context, t *Target, call *provid
 
 // failureOf turns an error from sending or relaying into a failure, with
 // the call's key removed from it.
-func (x *exchange) failureOf(ctx context.Context, t *Target, call *providers.Call, err error) *providers.Error {
+func (x *exchange) failureOf(ctx context.Context, t *Target, call *llm.Call, err error) *llm.Error {
 	e := describeFailure(ctx, t, err)
 	scrubSecrets(e, call.Key())
 	return e
 }
 
-func describeFailure(ctx context.Context, t *Target, err error) *providers.Error {
-	var pe *providers.Error
+func describeFailure(ctx context.Context, t *Target, err error) *llm.Error {
+	var pe *llm.Error
 	if errors.As(err, &pe) {
 		return pe
 	}
 	switch context.Cause(ctx) {
 	case errAttemptTimeout:
-		return &providers.Error{
-			Status: http.StatusGatewayTimeout, Kind: providers.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
+		return &llm.Error{
+			Status: http.StatusGatewayTimeout, Kind: llm.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
 			Message: fmt.Sprintf("target %q: no complete response within %s", t.Name, time.Duration(t.timeout)),
 		}
 	case errFirstByteTimeout:
-		return &providers.Error{
-			Status: http.StatusGatewayTimeout, Kind: providers.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
+		return &llm.Error{
+			Status: http.StatusGatewayTimeout, Kind: llm.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
 			Message: fmt.Sprintf("target %q: no first event within %s", t.Name, time.Duration(t.FirstByteTimeout)),
 		}
 	}
-	return &providers.Error{
-		Status: http.StatusBadGateway, Kind: providers.KindConnect, Code: "upstream_error", Type: "upstream_error",
+	return &llm.Error{
+		Status: http.StatusBadGateway, Kind: llm.KindConnect, Code: "upstream_error", Type: "upstream_error",
 		Message: fmt.Sprintf("target %q: %v", t.Name, err),
 	}
 }
@@ -436,25 +484,25 @@ func (x *exchange) fail() {
 	case x.unsupported != nil:
 		x.answerFailure(x.unsupported)
 	default:
-		x.answerFailure(routerError(http.StatusBadGateway, "upstream_error", "no target could be tried for model %q", x.req.model))
+		x.answerFailure(routerError(http.StatusBadGateway, "upstream_error", "no target could be tried for model %q", x.req.Model))
 	}
 }
 
 // answerFailure writes the client's answer for failure e (SPEC 4.3): an
 // upstream 4xx as it came, a 5xx or connection error as 502, a timeout as
 // 504.
-func (x *exchange) answerFailure(e *providers.Error) {
+func (x *exchange) answerFailure(e *llm.Error) {
 	out := e
 	switch {
-	case e.Kind == providers.KindHTTP && e.Status >= 400 && e.Status < 500:
+	case e.Kind == llm.KindHTTP && e.Status >= 400 && e.Status < 500:
 		if e.Header != nil {
 			providers.CopyResponseHeaders(x.w.Header(), e.Header)
 			x.w.Header().Del("Content-Length")
 		}
-	case e.Kind == providers.KindTimeout:
-		out = &providers.Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Type: "timeout_error", Message: e.Message}
+	case e.Kind == llm.KindTimeout:
+		out = &llm.Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Type: "timeout_error", Message: e.Message}
 	default:
-		out = &providers.Error{Status: http.StatusBadGateway, Code: "upstream_error", Type: "upstream_error", Message: upstreamMessage(x.lastTarget, e)}
+		out = &llm.Error{Status: http.StatusBadGateway, Code: "upstream_error", Type: "upstream_error", Message: upstreamMessage(x.lastTarget, e)}
 	}
 	x.w.OnCommit = func(w *stream.Writer) {
 		x.status = w.Status()
@@ -462,36 +510,37 @@ func (x *exchange) answerFailure(e *providers.Error) {
 			x.setRouteHeaders(w.Header())
 		}
 	}
-	writeError(x.w, out)
+	x.api.WriteError(x.w, out)
 }
 
 // upstreamMessage describes an upstream failure for a 502, naming the target.
-func upstreamMessage(t *Target, e *providers.Error) string {
+func upstreamMessage(t *Target, e *llm.Error) string {
 	if t == nil || strings.HasPrefix(e.Message, "target ") {
 		return e.Message
 	}
-	if e.Kind == providers.KindHTTP {
+	if e.Kind == llm.KindHTTP {
 		return fmt.Sprintf("target %q: upstream returned %d: %s", t.Name, e.Status, e.Message)
 	}
 	return fmt.Sprintf("target %q: %s", t.Name, e.Message)
 }
 
-// writeStreamError ends a committed stream with `data: {"error":…}` and no
-// [DONE], so clients see that it failed.
-func (x *exchange) writeStreamError(e *providers.Error) {
+// writeStreamError ends a committed stream with the API's error event.
+func (x *exchange) writeStreamError(e *llm.Error) {
+	if e.Relayed {
+		return // the client has it already, in its own format
+	}
 	out := *e
 	out.Body = nil
 	switch e.Kind {
-	case providers.KindTimeout:
+	case llm.KindTimeout:
 		out.Code, out.Type = "upstream_timeout", "timeout_error"
-	case providers.KindStream:
+	case llm.KindStream:
 		// A provider's own in-stream error keeps its type and code.
 	default:
 		out.Code, out.Type = "upstream_error", "upstream_error"
 		out.Message = upstreamMessage(x.lastTarget, e)
 	}
-	_ = stream.WriteData(x.w, out.AppendJSON(make([]byte, 0, 256)))
-	_ = x.w.Flush()
+	x.enc.StreamError(&out)
 }
 
 // setRouteHeaders adds X-LLM-Target, X-LLM-Model and X-LLM-Attempts and the
@@ -510,7 +559,7 @@ func (x *exchange) setRouteHeaders(h http.Header) {
 }
 
 // scrubSecrets removes a key from an error that an upstream echoed it in.
-func scrubSecrets(e *providers.Error, key string) {
+func scrubSecrets(e *llm.Error, key string) {
 	if e == nil || len(key) < 4 {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
 )
@@ -79,9 +80,10 @@ type Target struct {
 	MaxInFlight int `json:"max_in_flight,omitempty"`
 
 	provider providers.Provider
+	native   providers.Native  // non-nil for providers that pass another API through
 	sender   providers.Sender  // non-nil for providers that answer in-process
 	checker  providers.Checker // non-nil for providers with limits
-	upstream providers.Upstream
+	upstream llm.Upstream
 	stateKey string
 	state    *routing.State
 	patterns []glob

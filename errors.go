@@ -6,75 +6,53 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 // routerError builds an error the router answers with itself.
-func routerError(status int, code, format string, args ...any) *providers.Error {
-	return &providers.Error{
+func routerError(status int, code, format string, args ...any) *llm.Error {
+	return &llm.Error{
 		Status:  status,
 		Code:    code,
-		Type:    providers.TypeForStatus(status),
+		Type:    llm.TypeForStatus(status),
 		Message: fmt.Sprintf(format, args...),
 	}
 }
 
-func errInvalid(param, format string, args ...any) *providers.Error {
-	e := routerError(http.StatusBadRequest, "invalid_request", format, args...)
-	e.Param = param
-	return e
-}
-
-func errNotFound(path string) *providers.Error {
+func errNotFound(path string) *llm.Error {
 	return routerError(http.StatusNotFound, "not_found", "unknown path %q", path)
 }
 
-func errMethod(method, path string) *providers.Error {
+func errMethod(method, path string) *llm.Error {
 	return routerError(http.StatusMethodNotAllowed, "method_not_allowed", "method %s is not allowed on %s", method, path)
 }
 
-func errTooLarge(limit int64) *providers.Error {
+func errTooLarge(limit int64) *llm.Error {
 	return routerError(http.StatusRequestEntityTooLarge, "request_too_large", "request body is larger than %d bytes", limit)
 }
 
-func errModelNotFound(model string) *providers.Error {
+func errModelNotFound(model string) *llm.Error {
 	e := routerError(http.StatusNotFound, "model_not_found", "model %q is not served here", model)
 	e.Param = "model"
 	return e
 }
 
-func errUnknownTarget(name string) *providers.Error {
+func errUnknownTarget(name string) *llm.Error {
 	return routerError(http.StatusBadRequest, "unknown_target", "X-LLM-Target names no target: %q", name)
 }
 
+// errReadTimeout is the answer when the client did not send its body
+// within the server's read timeouts.
+func errReadTimeout() *llm.Error {
+	return routerError(http.StatusRequestTimeout, "request_timeout", "the request body did not arrive within the server's read timeout")
+}
+
 // errAllBusy is the answer when every candidate was at its max_in_flight.
-func errAllBusy() *providers.Error {
+func errAllBusy() *llm.Error {
 	e := routerError(http.StatusTooManyRequests, "rate_limited", "every target for this model is at its max_in_flight")
 	e.RetryAfter = time.Second
 	return e
 }
-
-// writeError writes e in the OpenAI error shape: an upstream's own JSON
-// body unchanged when it has one, else the router's shape.
-func writeError(w http.ResponseWriter, e *providers.Error) {
-	h := w.Header()
-	h["Content-Type"] = jsonContentType
-	h.Del("Content-Length")
-	if e.RetryAfter > 0 {
-		secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
-		h.Set("Retry-After", strconv.FormatInt(secs, 10))
-	}
-	var body []byte
-	if e.Body != nil {
-		body = e.Body
-	} else {
-		body = e.AppendJSON(make([]byte, 0, 256))
-	}
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(body)
-}
-
-var jsonContentType = []string{"application/json"}
 
 // parseStatus reads an HTTP status code as `retry_on` lists it.
 func parseStatus(s string) (int, error) {

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 // FuzzDecodeAndResolve feeds arbitrary bodies and headers through request
@@ -29,13 +29,13 @@ func FuzzDecodeAndResolve(f *testing.F) {
 		if target != "" {
 			r.Header["X-Llm-Target"] = []string{target}
 		}
-		req, e := readRequest(r, providers.ChatCompletions, 1<<16)
+		req, e := readRequest(r, chatAPI, chatRoute, 1<<16)
 		if e != nil {
 			checkRefusal(t, e)
 			return
 		}
 		defer req.release()
-		if req.model == "" {
+		if req.Model == "" {
 			t.Fatal("accepted a request without a model")
 		}
 		g, e := h.resolve(req)
@@ -49,7 +49,7 @@ func FuzzDecodeAndResolve(f *testing.F) {
 	})
 }
 
-func checkRefusal(t *testing.T, e *providers.Error) {
+func checkRefusal(t *testing.T, e *llm.Error) {
 	t.Helper()
 	if e.Status < 400 || e.Status > 499 || e.Code == "" || e.Message == "" {
 		t.Fatalf("refusal %+v", e)

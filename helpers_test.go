@@ -4,6 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/apis"
+	openaiapi "github.com/llmrouter/caddy-llm-router/apis/openai"
+	"github.com/llmrouter/caddy-llm-router/llm"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -26,3 +30,9 @@ func provisioned(tb testing.TB, block string) *Handler {
 	tb.Cleanup(func() { _ = h.Cleanup() })
 	return h
 }
+
+// The OpenAI chat API, as the handler's requests are parsed in unit tests.
+var (
+	chatAPI   apis.API = openaiapi.API{}
+	chatRoute          = apis.Route{Op: llm.OpChat}
+)

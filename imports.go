@@ -1,8 +1,10 @@
 package llmrouter
 
-// The providers and selection policies that come with the module: importing
-// the root package registers them all, as caddy-l4's imports.go does.
+// The inbound APIs, providers and selection policies that come with the
+// module: importing the root package registers them all, as caddy-l4's
+// imports.go does.
 import (
+	_ "github.com/llmrouter/caddy-llm-router/apis/openai"
 	_ "github.com/llmrouter/caddy-llm-router/providers/anthropic"
 	_ "github.com/llmrouter/caddy-llm-router/providers/azure"
 	_ "github.com/llmrouter/caddy-llm-router/providers/gemini"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/routing"
 )
 
@@ -88,13 +88,13 @@ func recordAttempt(target, outcome string) {
 }
 
 // outcomeOf names a failed attempt for attempts_total.
-func outcomeOf(e *providers.Error) string {
+func outcomeOf(e *llm.Error) string {
 	switch e.Kind {
-	case providers.KindTimeout:
+	case llm.KindTimeout:
 		return "timeout"
-	case providers.KindConnect:
+	case llm.KindConnect:
 		return "connect_error"
-	case providers.KindStream, providers.KindInvalid:
+	case llm.KindStream, llm.KindInvalid:
 		return "stream_error"
 	}
 	switch {

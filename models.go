@@ -4,28 +4,26 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/apis"
+	openaiapi "github.com/llmrouter/caddy-llm-router/apis/openai"
+	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
-// buildModelsList renders `GET /v1/models` once per config: the aliases in
-// written order (owned by llm_router), then, target by target, its
-// non-glob `models` entries and its model_map client names; a duplicate
-// keeps its first place.
-func (h *Handler) buildModelsList() []byte {
+// listModels is `GET /v1/models` once per config: the aliases in written
+// order (owned by llm_router), then, target by target, its non-glob
+// `models` entries and its model_map client names; a duplicate keeps its
+// first place.
+func (h *Handler) listModels() []apis.Model {
 	seen := make(map[string]bool)
-	b := []byte(`{"object":"list","data":[`)
-	first := true
+	var out []apis.Model
 	add := func(id, owner string) {
 		if seen[id] {
 			return
 		}
 		seen[id] = true
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendModel(b, id, owner, h.created)
+		out = append(out, apis.Model{ID: id, OwnedBy: owner, Created: h.created})
 	}
 	for _, a := range h.Models {
 		add(a.Name, "llm_router")
@@ -38,35 +36,97 @@ func (h *Handler) buildModelsList() []byte {
 			add(m.From, t.Name)
 		}
 	}
-	return append(b, "]}"...)
+	return out
 }
 
-func appendModel(b []byte, id, owner string, created int64) []byte {
-	b = append(b, `{"id":`...)
-	b = providers.AppendString(b, id)
-	b = append(b, `,"object":"model","created":`...)
-	b = strconv.AppendInt(b, created, 10)
-	b = append(b, `,"owned_by":`...)
-	b = providers.AppendString(b, owner)
+// appendModelList renders the list in the shape both OpenAI and Anthropic
+// clients read (SPEC 10): OpenAI's `object`/`data`, Anthropic's
+// `has_more`/`first_id`/`last_id`.
+func appendModelList(b []byte, models []apis.Model) []byte {
+	b = append(b, `{"object":"list","data":[`...)
+	for i, m := range models {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendModel(b, m)
+	}
+	b = append(b, `],"has_more":false,"first_id":`...)
+	if len(models) > 0 {
+		b = llm.AppendString(b, models[0].ID)
+		b = append(b, `,"last_id":`...)
+		b = llm.AppendString(b, models[len(models)-1].ID)
+	} else {
+		b = append(b, `null,"last_id":null`...)
+	}
 	return append(b, '}')
 }
 
-// serveModels answers `GET /v1/models` and `GET /v1/models/{id}`.
-func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, errMethod(r.Method, r.URL.Path))
-		return
-	}
-	path := strings.TrimPrefix(r.URL.Path, "/v1")
-	body := h.modelsList
-	if id, ok := strings.CutPrefix(path, "/models/"); ok {
-		body = h.findModel(id)
-		if body == nil {
-			writeError(w, errModelNotFound(id))
-			return
+// appendModel renders one entry: OpenAI's id, object, created, owned_by
+// and Anthropic's type, display_name, created_at.
+func appendModel(b []byte, m apis.Model) []byte {
+	b = append(b, `{"id":`...)
+	b = llm.AppendString(b, m.ID)
+	b = append(b, `,"object":"model","created":`...)
+	b = strconv.AppendInt(b, m.Created, 10)
+	b = append(b, `,"owned_by":`...)
+	b = llm.AppendString(b, m.OwnedBy)
+	b = append(b, `,"type":"model","display_name":`...)
+	b = llm.AppendString(b, m.ID)
+	b = append(b, `,"created_at":"`...)
+	b = time.Unix(m.Created, 0).UTC().AppendFormat(b, time.RFC3339)
+	return append(b, `"}`...)
+}
+
+// isModelsPath reports whether path is `/v1/models` or one entry of it.
+func isModelsPath(path string) bool {
+	path = strings.TrimPrefix(path, "/v1")
+	return path == "/models" || strings.HasPrefix(path, "/models/")
+}
+
+// serveModels answers a GET or HEAD of a models list, in the union shape
+// at `/v1/models` or in an API's own (Gemini's `/v1beta/models`); it
+// reports false when path is no models list.
+func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) bool {
+	path := r.URL.Path
+	var body []byte
+	for _, api := range h.apis {
+		ml, ok := api.(apis.ModelLister)
+		if !ok {
+			continue
 		}
+		id, ok := ml.MatchModels(path)
+		if !ok {
+			continue
+		}
+		if id == "" {
+			body = ml.AppendModels(nil, h.listModels())
+		} else if m, ok := h.findModel(id); ok {
+			body = ml.AppendModel(nil, m)
+		} else {
+			api.WriteError(w, errModelNotFound(id))
+			return true
+		}
+		writeModels(w, r, body)
+		return true
 	}
+	if !isModelsPath(path) {
+		return false
+	}
+	if id, ok := strings.CutPrefix(strings.TrimPrefix(path, "/v1"), "/models/"); ok {
+		m, found := h.findModel(id)
+		if !found {
+			openaiapi.WriteError(w, errModelNotFound(id))
+			return true
+		}
+		body = appendModel(nil, m)
+	} else {
+		body = appendModelList(nil, h.listModels())
+	}
+	writeModels(w, r, body)
+	return true
+}
+
+func writeModels(w http.ResponseWriter, r *http.Request, body []byte) {
 	w.Header()["Content-Type"] = jsonContentType
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -75,21 +135,25 @@ func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// findModel renders one entry of the list, or nil.
-func (h *Handler) findModel(id string) []byte {
-	created := h.created
+var jsonContentType = []string{"application/json"}
+
+// findModel describes one model the router serves: an alias (owned by
+// llm_router) or any model a target serves, by name, glob or model_map
+// (owned by the first such target, in written order).
+func (h *Handler) findModel(id string) (apis.Model, bool) {
 	if _, ok := h.aliases[id]; ok {
-		return appendModel(nil, id, "llm_router", created)
+		return apis.Model{ID: id, OwnedBy: "llm_router", Created: h.created}, true
+	}
+	if apis.CheckModel(id) != nil {
+		return apis.Model{}, false
+	}
+	if t, _, ok := h.prefixed(id); ok {
+		return apis.Model{ID: id, OwnedBy: t.Name, Created: h.created}, true
 	}
 	for _, t := range h.Targets {
-		for _, m := range t.exact {
-			if m == id {
-				return appendModel(nil, id, t.Name, created)
-			}
-		}
-		if _, ok := t.modelMap[id]; ok {
-			return appendModel(nil, id, t.Name, created)
+		if t.serves(id) {
+			return apis.Model{ID: id, OwnedBy: t.Name, Created: h.created}, true
 		}
 	}
-	return nil
+	return apis.Model{}, false
 }

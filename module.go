@@ -5,11 +5,13 @@
 package llmrouter
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,9 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/llmrouter/caddy-llm-router/apis"
+	openaiapi "github.com/llmrouter/caddy-llm-router/apis/openai"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
 )
@@ -95,11 +100,11 @@ type Handler struct {
 	cooldownD      time.Duration
 	maxRequestBody int64
 	fallbacks      []fallbackEntry
-	modelsList     []byte
 	created        int64 // the models list's `created`: when the config loaded
 	transport      *http.Transport
 	acquired       []string    // state keys to release in Cleanup
 	implicit       *groupCache // groups of rule 4 by model, see resolve
+	apis           []apis.API  // the inbound APIs, in match order
 }
 
 // CaddyModule returns the Caddy module information.
@@ -147,10 +152,45 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.created = time.Now().Unix()
-	h.modelsList = h.buildModelsList()
 	h.transport = newTransport()
+	if h.apis, err = loadAPIs(ctx); err != nil {
+		return err
+	}
 	initMetrics(ctx.GetMetricsRegistry())
 	return nil
+}
+
+// apiOrder is the order in which the built-in inbound APIs match paths;
+// APIs added by other modules come after them, by name.
+var apiOrder = []string{"openai", "anthropic", "responses", "gemini"}
+
+// loadAPIs loads every module of the `http.llm_router.apis` namespace.
+func loadAPIs(ctx caddy.Context) ([]apis.API, error) {
+	mods := caddy.GetModules("http.llm_router.apis")
+	rank := func(name string) int {
+		for i, n := range apiOrder {
+			if n == name {
+				return i
+			}
+		}
+		return len(apiOrder)
+	}
+	slices.SortStableFunc(mods, func(a, b caddy.ModuleInfo) int {
+		return cmp.Or(cmp.Compare(rank(a.ID.Name()), rank(b.ID.Name())), cmp.Compare(a.ID.Name(), b.ID.Name()))
+	})
+	out := make([]apis.API, 0, len(mods))
+	for _, info := range mods {
+		mod, err := ctx.LoadModuleByID(string(info.ID), json.RawMessage("{}"))
+		if err != nil {
+			return nil, fmt.Errorf("inbound API %s: %v", info.ID.Name(), err)
+		}
+		api, ok := mod.(apis.API)
+		if !ok {
+			return nil, fmt.Errorf("module %s is not an inbound API", info.ID)
+		}
+		out = append(out, api)
+	}
+	return out, nil
 }
 
 func (h *Handler) provisionDefaults() {
@@ -217,8 +257,9 @@ func (h *Handler) provisionTarget(ctx caddy.Context, t *Target, repl *caddy.Repl
 	t.provider = mod.(providers.Provider)
 	t.sender, _ = mod.(providers.Sender)
 	t.checker, _ = mod.(providers.Checker)
+	t.native, _ = mod.(providers.Native)
 
-	t.upstream = providers.Upstream{
+	t.upstream = llm.Upstream{
 		Name:       t.Name,
 		BaseURL:    strings.TrimRight(repl.ReplaceAll(t.BaseURL, ""), "/"),
 		APIKey:     repl.ReplaceAll(t.APIKey, ""),
@@ -396,42 +437,36 @@ func newTransport() *http.Transport {
 	}
 }
 
-// ServeHTTP answers the OpenAI API. Every answer the router makes itself is
-// written here (never returned as a Caddy error) so that it keeps the OpenAI
-// error shape.
+// ServeHTTP answers the inbound APIs. Every answer the router makes itself
+// is written here (never returned as a Caddy error) so that it keeps the
+// shape of the client's API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	ep, isModels := endpointFor(r.URL.Path)
-	switch {
-	case isModels:
-		h.serveModels(w, r)
-	case ep == 0:
-		writeError(w, errNotFound(r.URL.Path))
-	case r.Method != http.MethodPost:
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, errMethod(r.Method, r.URL.Path))
-	default:
-		h.serveAPI(w, r, ep)
+	path := r.URL.Path
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if h.serveModels(w, r) {
+			return nil
+		}
 	}
+	for _, api := range h.apis {
+		rt, ok := api.Match(path)
+		if !ok {
+			continue
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			api.WriteError(w, errMethod(r.Method, path))
+			return nil
+		}
+		h.serveAPI(w, r, api, rt)
+		return nil
+	}
+	if isModelsPath(path) {
+		w.Header().Set("Allow", "GET, HEAD")
+		openaiapi.WriteError(w, errMethod(r.Method, path))
+		return nil
+	}
+	openaiapi.WriteError(w, errNotFound(path))
 	return nil
-}
-
-// endpointFor maps a path, with or without the /v1 prefix, to its endpoint.
-func endpointFor(path string) (ep providers.Endpoint, models bool) {
-	path = strings.TrimPrefix(path, "/v1")
-	switch path {
-	case "/chat/completions":
-		return providers.ChatCompletions, false
-	case "/completions":
-		return providers.Completions, false
-	case "/embeddings":
-		return providers.Embeddings, false
-	case "/models":
-		return 0, true
-	}
-	if strings.HasPrefix(path, "/models/") {
-		return 0, true
-	}
-	return 0, false
 }
 
 // Interface guards

@@ -5,10 +5,9 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // finish publishes what the request cost: the token and cost placeholders,
@@ -59,7 +58,7 @@ func (x *exchange) finish() {
 }
 
 // cost is the USD cost of usage on model, and whether a price matched.
-func (t *Target) cost(model string, u providers.Usage) (float64, bool) {
+func (t *Target) cost(model string, u llm.Usage) (float64, bool) {
 	p, ok := t.price(model)
 	if !ok {
 		return 0, false
@@ -68,7 +67,7 @@ func (t *Target) cost(model string, u providers.Usage) (float64, bool) {
 }
 
 // logCooldown notes a target going into cooldown, at warn level.
-func (h *Handler) logCooldown(t *Target, e *providers.Error) {
+func (h *Handler) logCooldown(t *Target, e *llm.Error) {
 	if ce := h.logger.Check(zapcore.WarnLevel, "target in cooldown"); ce != nil {
 		ce.Write(
 			zap.String("target", t.Name),
@@ -83,7 +82,7 @@ func (h *Handler) logCooldown(t *Target, e *providers.Error) {
 type logFields struct {
 	target, model string
 	attempts      int
-	usage         providers.Usage
+	usage         llm.Usage
 	cost          float64
 	priced        bool
 	ttfb          time.Duration

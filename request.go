@@ -5,70 +5,113 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
+	"sync"
 	"sync/atomic"
 
-	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 // request is a client request, read and checked once and shared by all of
 // its attempts.
 type request struct {
-	ep           providers.Endpoint
-	buf          *bytes.Buffer // pooled; holds body
-	body         []byte
-	model        string
-	stream       bool
-	includeUsage bool
-	user         string
-	clientKey    string       // the client's bearer key, if any
-	forceTarget  string       // X-LLM-Target
-	unread       atomic.Int32 // body readers not read to the end, see release
+	*apis.Request
+	forceTarget string // X-LLM-Target or ?proxy=
+	mem         *bodyMemory
 }
 
-// readRequest reads the body, at most maxBody bytes, and checks what the
-// router itself relies on: a JSON object with a string `model` (once), and
-// `messages` for chat. The caller must call release.
-func readRequest(r *http.Request, ep providers.Endpoint, maxBody int64) (*request, *providers.Error) {
+// readRequest reads the body, at most maxBody bytes, checks that it is one
+// JSON object nested at most llm.MaxDepth levels, and lets the API parse
+// it. The caller must call release.
+func readRequest(r *http.Request, api apis.API, rt apis.Route, maxBody int64) (*request, *llm.Error) {
 	if r.ContentLength > maxBody {
 		return nil, errTooLarge(maxBody)
 	}
-	buf := providers.GetBuffer()
+	buf := llm.GetBuffer()
 	if err := readBody(buf, r.Body, r.ContentLength, maxBody); err != nil {
-		providers.PutBuffer(buf)
-		if err == errBodyTooLarge {
+		llm.PutBuffer(buf)
+		switch {
+		case err == errBodyTooLarge:
 			return nil, errTooLarge(maxBody)
+		case isTimeout(err):
+			return nil, errReadTimeout()
 		}
-		return nil, errInvalid("", "reading the request body: %v", err)
+		return nil, apis.Invalid("", "reading the request body: %v", err)
 	}
-	req := &request{ep: ep, buf: buf, body: buf.Bytes()}
-	if e := req.parse(); e != nil {
-		req.release()
+	mem := &bodyMemory{buf: buf}
+	mem.refs.Store(1)
+	body := buf.Bytes()
+	if e := checkBody(body); e != nil {
+		mem.release()
 		return nil, e
 	}
-	req.clientKey = bearerToken(r.Header.Get("Authorization"))
+	in, e := api.Parse(r, body, rt)
+	if e != nil {
+		mem.release()
+		return nil, e
+	}
+	req := &request{Request: in, mem: mem}
 	req.forceTarget = r.Header.Get("X-LLM-Target")
+	if req.forceTarget == "" {
+		req.forceTarget = r.URL.Query().Get("proxy")
+	}
 	return req, nil
 }
 
-// release gives the body's buffer back to the pool — unless a transport may
-// still read from it (an upstream answered before reading the whole body),
-// in which case the garbage collector takes it once nobody does: another
-// request's bytes must never go out on this one's connection.
+// checkBody refuses what is not one JSON object nested at most
+// llm.MaxDepth levels deep.
+func checkBody(body []byte) *llm.Error {
+	i := 0
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n') {
+		i++
+	}
+	if i == len(body) {
+		return apis.Invalid("", "the request body is empty; expected a JSON object")
+	}
+	switch err := llm.CheckJSON(body, llm.MaxDepth); err {
+	case nil:
+	case llm.ErrTooDeep:
+		return apis.Invalid("", "the request body is nested more than %d levels deep", llm.MaxDepth)
+	default:
+		return apis.Invalid("", "the request body is not valid JSON")
+	}
+	if body[i] != '{' {
+		return apis.Invalid("", "the request body must be a JSON object")
+	}
+	return nil
+}
+
+// release lets the body's memory go back to the pool once no upstream
+// request body built from it is open any more.
+func (req *request) release() {
+	if req.mem != nil {
+		req.mem.release()
+		req.mem = nil
+	}
+}
+
 var errBodyTooLarge = errors.New("request body too large")
 
+// chunkSize is the piece in which a body of unknown length is read.
+const chunkSize = 64 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
 // readBody reads body into buf, stopping with errBodyTooLarge as soon as it
-// holds more than max bytes (the rest is never read).
+// holds more than max bytes (the rest is never read). With a known size the
+// buffer is allocated once. Without one (chunked), what does not fit in the
+// pooled buffer's spare room is read into a chain of pooled chunks and
+// joined once at the end: the body is never grown by doubling, and memory
+// peaks at twice its size only while it is joined.
 func readBody(buf *bytes.Buffer, body io.Reader, size, max int64) error {
 	if size > 0 {
-		buf.Grow(int(size))
+		buf.Grow(int(size) + 1) // +1: reading the EOF needs no growth
 	}
-	for {
-		if buf.Available() < 512 {
-			buf.Grow(buf.Len() + 512) // doubles, like ReadFrom
-		}
+	if buf.Available() == 0 {
+		buf.Grow(512)
+	}
+	// Fill the buffer's own room first.
+	for buf.Available() > 0 {
 		free := buf.AvailableBuffer()
 		free = free[:cap(free)]
 		if room := max + 1 - int64(buf.Len()); int64(len(free)) > room {
@@ -86,94 +129,118 @@ func readBody(buf *bytes.Buffer, body io.Reader, size, max int64) error {
 			return err
 		}
 	}
-}
-
-func (req *request) release() {
-	if req.buf != nil {
-		if req.unread.Load() == 0 {
-			providers.PutBuffer(req.buf)
+	// Then a chain of chunks.
+	var chunks []*[]byte
+	defer func() {
+		for _, c := range chunks {
+			chunkPool.Put(c)
 		}
-		req.buf, req.body = nil, nil
-	}
-}
-
-// parse reads the top-level fields in one pass over the body.
-func (req *request) parse() *providers.Error {
-	src := providers.BytesString(req.body)
-	trimmed := strings.TrimLeft(src, " \t\r\n")
-	if trimmed == "" {
-		return errInvalid("", "the request body is empty; expected a JSON object")
-	}
-	if !gjson.Valid(src) {
-		return errInvalid("", "the request body is not valid JSON")
-	}
-	if trimmed[0] != '{' {
-		return errInvalid("", "the request body must be a JSON object")
-	}
-	var (
-		models      int
-		hasMessages bool
-		e           *providers.Error
-	)
-	gjson.Parse(src).ForEach(func(key, value gjson.Result) bool {
-		switch key.Str {
-		case "model":
-			models++
-			if value.Type != gjson.String {
-				e = errInvalid("model", "'model' must be a string")
-				return false
-			}
-			// Cloned: the body's buffer is reused after the request, while
-			// the model lives on in logs and metrics.
-			req.model = strings.Clone(value.Str)
-		case "stream":
-			switch value.Type {
-			case gjson.True:
-				req.stream = true
-			case gjson.False, gjson.Null:
-				req.stream = false
-			default:
-				e = errInvalid("stream", "'stream' must be a boolean")
-				return false
-			}
-		case "stream_options":
-			req.includeUsage = value.Get("include_usage").Type == gjson.True
-		case "user":
-			req.user = strings.Clone(value.Str)
-		case "messages":
-			if !value.IsArray() {
-				e = errInvalid("messages", "'messages' must be an array")
-				return false
-			}
-			hasMessages = true
+	}()
+	total := int64(buf.Len())
+	last := 0 // bytes used in the last chunk
+	for {
+		if len(chunks) == 0 || last == chunkSize {
+			chunks = append(chunks, chunkPool.Get().(*[]byte))
+			last = 0
 		}
-		return true
-	})
-	switch {
-	case e != nil:
-		return e
-	case models == 0:
-		return errInvalid("model", "'model' is required")
-	case models > 1:
-		// A parser that keeps the last key would see another model than
-		// the router routed on.
-		return errInvalid("model", "'model' is given more than once")
-	case req.model == "":
-		return errInvalid("model", "'model' must not be empty")
-	case req.ep == providers.ChatCompletions && !hasMessages:
-		return errInvalid("messages", "'messages' is required")
+		c := (*chunks[len(chunks)-1])[last:]
+		if room := max + 1 - total; int64(len(c)) > room {
+			c = c[:room]
+		}
+		n, err := body.Read(c)
+		last += n
+		total += int64(n)
+		if total > max {
+			return errBodyTooLarge
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
 	}
-	if req.ep == providers.Embeddings {
-		req.stream = false
+	joined := make([]byte, 0, total)
+	joined = append(joined, buf.Bytes()...)
+	for i, c := range chunks {
+		if i == len(chunks)-1 {
+			joined = append(joined, (*c)[:last]...)
+		} else {
+			joined = append(joined, *c...)
+		}
 	}
+	*buf = *bytes.NewBuffer(joined)
 	return nil
 }
 
-// bearerToken returns the token of an `Authorization: Bearer` header.
-func bearerToken(auth string) string {
-	const prefix = "Bearer "
-	if len(auth) > len(prefix) && strings.EqualFold(auth[:len(prefix)], prefix) {
-		return strings.TrimSpace(auth[len(prefix):])
+// isTimeout reports whether reading the body ran into the server's read
+// timeout.
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errReadDeadline)
+}
+
+var errReadDeadline = errors.New("i/o timeout")
+
+// bodyMemory owns the pooled buffer of a request's body. Its reference count starts at one for the request; every
+// upstream request body made from it adds one until the transport closes
+// it. The buffer goes back to the pool when the count drops to zero, so
+// another request's bytes can never go out on this one's connection, what
+// ever a provider does.
+type bodyMemory struct {
+	refs atomic.Int32
+	buf  *bytes.Buffer
+}
+
+func (m *bodyMemory) release() {
+	if m.refs.Add(-1) == 0 {
+		llm.PutBuffer(m.buf)
 	}
-	return ""
+}
+
+// track makes req's body (and the bodies the transport gets from GetBody
+// for a retry) hold a reference to m until closed.
+func (m *bodyMemory) track(req *http.Request) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return
+	}
+	req.Body = m.hold(req.Body)
+	if get := req.GetBody; get != nil {
+		req.GetBody = func() (io.ReadCloser, error) {
+			rc, err := get()
+			if err != nil || rc == nil {
+				return rc, err
+			}
+			return m.hold(rc), nil
+		}
+	}
+}
+
+func (m *bodyMemory) hold(rc io.ReadCloser) io.ReadCloser {
+	m.refs.Add(1)
+	return &heldBody{ReadCloser: rc, mem: m}
+}
+
+// heldBody is an upstream request body that keeps the client's buffers
+// alive until it is closed.
+type heldBody struct {
+	io.ReadCloser
+	mem    *bodyMemory
+	closed atomic.Bool
+}
+
+func (b *heldBody) Close() error {
+	err := b.ReadCloser.Close()
+	if b.closed.CompareAndSwap(false, true) {
+		b.mem.release()
+	}
+	return err
+}
+
+// WriteTo keeps the inner reader's fast path (no intermediate copy).
+func (b *heldBody) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := b.ReadCloser.(io.WriterTo); ok {
+		return wt.WriteTo(w)
+	}
+	return io.Copy(w, b.ReadCloser)
 }

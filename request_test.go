@@ -8,34 +8,35 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 func TestReadRequest(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
-		ep         providers.Endpoint
+		ep         llm.Op
 		status     int
 		code       string
 	}{
-		{"ok", `{"model":"m","messages":[]}`, providers.ChatCompletions, 0, ""},
-		{"not json", `{"model":`, providers.ChatCompletions, 400, "invalid_request"},
-		{"empty", ``, providers.ChatCompletions, 400, "invalid_request"},
-		{"array", `[{"model":"m"}]`, providers.ChatCompletions, 400, "invalid_request"},
-		{"string", `"hello"`, providers.ChatCompletions, 400, "invalid_request"},
-		{"no model", `{"messages":[]}`, providers.ChatCompletions, 400, "invalid_request"},
-		{"model number", `{"model":4,"messages":[]}`, providers.ChatCompletions, 400, "invalid_request"},
-		{"model empty", `{"model":"","messages":[]}`, providers.ChatCompletions, 400, "invalid_request"},
-		{"model twice", `{"model":"a","messages":[],"model":"b"}`, providers.ChatCompletions, 400, "invalid_request"},
-		{"no messages", `{"model":"m"}`, providers.ChatCompletions, 400, "invalid_request"},
-		{"messages not array", `{"model":"m","messages":"hi"}`, providers.ChatCompletions, 400, "invalid_request"},
-		{"stream not bool", `{"model":"m","messages":[],"stream":"yes"}`, providers.ChatCompletions, 400, "invalid_request"},
-		{"embeddings need no messages", `{"model":"m","input":"x"}`, providers.Embeddings, 0, ""},
-		{"too large", `{"model":"m","messages":[],"pad":"` + strings.Repeat("x", 200) + `"}`, providers.ChatCompletions, 413, "request_too_large"},
+		{"ok", `{"model":"m","messages":[]}`, llm.OpChat, 0, ""},
+		{"not json", `{"model":`, llm.OpChat, 400, "invalid_request"},
+		{"empty", ``, llm.OpChat, 400, "invalid_request"},
+		{"array", `[{"model":"m"}]`, llm.OpChat, 400, "invalid_request"},
+		{"string", `"hello"`, llm.OpChat, 400, "invalid_request"},
+		{"no model", `{"messages":[]}`, llm.OpChat, 400, "invalid_request"},
+		{"model number", `{"model":4,"messages":[]}`, llm.OpChat, 400, "invalid_request"},
+		{"model empty", `{"model":"","messages":[]}`, llm.OpChat, 400, "invalid_request"},
+		{"model twice", `{"model":"a","messages":[],"model":"b"}`, llm.OpChat, 400, "invalid_request"},
+		{"no messages", `{"model":"m"}`, llm.OpChat, 400, "invalid_request"},
+		{"messages not array", `{"model":"m","messages":"hi"}`, llm.OpChat, 400, "invalid_request"},
+		{"stream not bool", `{"model":"m","messages":[],"stream":"yes"}`, llm.OpChat, 400, "invalid_request"},
+		{"embeddings need no messages", `{"model":"m","input":"x"}`, llm.OpEmbeddings, 0, ""},
+		{"too large", `{"model":"m","messages":[],"pad":"` + strings.Repeat("x", 200) + `"}`, llm.OpChat, 413, "request_too_large"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(tc.body))
-			req, e := readRequest(r, tc.ep, 128)
+			req, e := readRequest(r, chatAPI, apis.Route{Op: tc.ep}, 128)
 			if tc.status == 0 {
 				if e != nil {
 					t.Fatal(e)
@@ -54,7 +55,7 @@ func TestReadRequest(t *testing.T) {
 func TestReadRequestTooLargeUnread(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", &neverRead{t})
 	r.ContentLength = 1 << 30
-	if _, e := readRequest(r, providers.ChatCompletions, 1<<20); e == nil || e.Status != 413 {
+	if _, e := readRequest(r, chatAPI, chatRoute, 1<<20); e == nil || e.Status != 413 {
 		t.Fatalf("got %v", e)
 	}
 }
@@ -71,12 +72,12 @@ func TestRequestFields(t *testing.T) {
 		`{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true},"user":"u1"}`))
 	r.Header.Set("Authorization", "Bearer sk-client")
 	r.Header.Set("X-LLM-Target", "t")
-	req, e := readRequest(r, providers.ChatCompletions, 1<<20)
+	req, e := readRequest(r, chatAPI, chatRoute, 1<<20)
 	if e != nil {
 		t.Fatal(e)
 	}
 	defer req.release()
-	if req.model != "m" || !req.stream || !req.includeUsage || req.user != "u1" || req.clientKey != "sk-client" || req.forceTarget != "t" {
+	if req.Model != "m" || !req.Stream || !req.IncludeUsage || req.User != "u1" || req.ClientKey != "sk-client" || req.forceTarget != "t" {
 		t.Fatalf("%+v", req)
 	}
 }
@@ -88,7 +89,7 @@ func TestReadBodyLimit(t *testing.T) {
 	for _, size := range []int{0, 1, 511, 512, 999, 1000, 1001, 5000} {
 		body := strings.Repeat("x", size)
 		src := &countingReader{r: iotest.OneByteReader(strings.NewReader(body))}
-		buf := providers.GetBuffer()
+		buf := llm.GetBuffer()
 		err := readBody(buf, src, -1, max)
 		switch {
 		case size <= max && (err != nil || buf.String() != body):
@@ -98,7 +99,7 @@ func TestReadBodyLimit(t *testing.T) {
 		case src.n > max+1:
 			t.Errorf("size %d: read %d bytes past a limit of %d", size, src.n, max)
 		}
-		providers.PutBuffer(buf)
+		llm.PutBuffer(buf)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/routing"
 )
 
@@ -72,33 +72,33 @@ func (t *Target) priceSum(model string) float64 {
 // resolve finds the candidates for a request's model, in the order of
 // SPEC 5.1: X-LLM-Target, alias, `<target>/<model>` or `[<target>]<model>`,
 // targets whose patterns match. It returns nil when nothing matches.
-func (h *Handler) resolve(req *request) (*group, *providers.Error) {
+func (h *Handler) resolve(req *request) (*group, *llm.Error) {
 	if name := req.forceTarget; name != "" {
 		t, ok := h.targets[name]
 		if !ok {
 			return nil, errUnknownTarget(name)
 		}
-		return h.single(t, req.model), nil
+		return h.single(t, req.Model), nil
 	}
-	if a, ok := h.aliases[req.model]; ok {
+	if a, ok := h.aliases[req.Model]; ok {
 		return a.group, nil
 	}
-	if t, model, ok := h.prefixed(req.model); ok {
+	if t, model, ok := h.prefixed(req.Model); ok {
 		return h.single(t, model), nil
 	}
-	if g := h.implicit.get(req.model); g != nil {
+	if g := h.implicit.get(req.Model); g != nil {
 		return g, nil
 	}
 	g := &group{policy: h.policy}
 	for _, t := range h.Targets {
-		if t.serves(req.model) {
-			g.members = append(g.members, newMember(t, req.model, t.weight))
+		if t.serves(req.Model) {
+			g.members = append(g.members, newMember(t, req.Model, t.weight))
 		}
 	}
 	if len(g.members) == 0 {
-		return nil, errModelNotFound(req.model)
+		return nil, errModelNotFound(req.Model)
 	}
-	h.implicit.put(req.model, g)
+	h.implicit.put(req.Model, g)
 	return g, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/llmrouter/caddy-llm-router/apis"
 )
 
 const resolveConfig = `llm_router {
@@ -49,7 +51,7 @@ func TestResolve(t *testing.T) {
 		{"exact pattern", "o3", "", "openai/o3 any/o3", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := h.resolve(&request{model: tc.model, forceTarget: tc.force})
+			g, err := h.resolve(&request{Request: &apis.Request{Model: tc.model}, forceTarget: tc.force})
 			if tc.status != 0 {
 				if err == nil || err.Status != tc.status {
 					t.Fatalf("err %v, want status %d", err, tc.status)
@@ -78,7 +80,7 @@ func TestResolveNotFound(t *testing.T) {
 			models gpt-*
 		}
 	}`)
-	_, e := h.resolve(&request{model: "claude-3"})
+	_, e := h.resolve(&request{Request: &apis.Request{Model: "claude-3"}})
 	if e == nil || e.Status != http.StatusNotFound || e.Code != "model_not_found" {
 		t.Fatalf("err %v", e)
 	}
@@ -104,15 +106,16 @@ func TestGlob(t *testing.T) {
 // model_map names, duplicates in their first place.
 func TestModelsList(t *testing.T) {
 	h := provisioned(t, resolveConfig)
+	list := string(appendModelList(nil, h.listModels()))
 	ids := []string{}
-	for _, part := range strings.Split(string(h.modelsList), `"id":`)[1:] {
+	for _, part := range strings.Split(list, `"id":`)[1:] {
 		ids = append(ids, strings.SplitN(part, `"`, 3)[1])
 	}
 	if got := strings.Join(ids, ","); got != "smart,o3,gpt-4,sonnet" {
-		t.Fatalf("models %s (%s)", got, h.modelsList)
+		t.Fatalf("models %s (%s)", got, list)
 	}
-	if !strings.Contains(string(h.modelsList), `{"id":"smart","object":"model","created":`) ||
-		!strings.Contains(string(h.modelsList), `"owned_by":"claude"`) {
-		t.Fatalf("list %s", h.modelsList)
+	if !strings.Contains(list, `{"id":"smart","object":"model","created":`) ||
+		!strings.Contains(list, `"owned_by":"claude"`) {
+		t.Fatalf("list %s", list)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmrouter/caddy-llm-router/internal/fakeupstream"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/providers/openai"
 )
@@ -34,9 +35,9 @@ func (pickyProvider) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-func (pickyProvider) Check(c *providers.Call) error {
-	if c.Endpoint == providers.Embeddings {
-		return providers.Unsupported(c.Upstream.Name, "embeddings", "")
+func (pickyProvider) Check(c *llm.Call) error {
+	if c.Op == llm.OpEmbeddings {
+		return llm.Unsupported(c.Upstream.Name, "embeddings", "")
 	}
 	return nil
 }

@@ -3,20 +3,20 @@ package providers
 import (
 	"io"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 // PassthroughBody is an OpenAI-compatible request body: the client's bytes
 // with at most two values changed (`model` and `stream_options`), read
 // straight from the client's buffer without copying it.
 type PassthroughBody struct {
-	segs   [7][]byte // at most: prefix, text, extra, middle, text, extra, tail
-	n      int
-	size   int64
-	text   []byte        // the quoted model, when replaced
-	unread *atomic.Int32 // see Track
+	segs [7][]byte // at most: prefix, text, extra, middle, text, extra, tail
+	n    int
+	size int64
+	text []byte // the quoted model, when replaced
 }
 
 var (
@@ -39,11 +39,11 @@ type edit struct {
 // stays byte for byte. body must be a JSON object.
 func NewPassthroughBody(body []byte, model string, injectUsage bool) *PassthroughBody {
 	pb := &PassthroughBody{}
-	src := BytesString(body)
+	src := llm.BytesString(body)
 	var edits [2]edit
 	ne := 0
 	if m := gjson.Get(src, "model"); m.Exists() && (m.Type != gjson.String || m.Str != model) {
-		pb.text = AppendString(pb.text, model)
+		pb.text = llm.AppendString(pb.text, model)
 		edits[ne] = edit{start: m.Index, end: m.Index + len(m.Raw), text: pb.text}
 		ne++
 	}
@@ -134,24 +134,9 @@ func (pb *PassthroughBody) add(b []byte) {
 // Len is the body's length in bytes.
 func (pb *PassthroughBody) Len() int64 { return pb.size }
 
-// Track makes every reader of the body count itself in unread until it has
-// been read to the end (see Call.Unread). It returns pb.
-func (pb *PassthroughBody) Track(unread *atomic.Int32) *PassthroughBody {
-	pb.unread = unread
-	return pb
-}
-
 // Reader returns a fresh reader over the body.
 func (pb *PassthroughBody) Reader() io.ReadCloser {
-	r := &segReader{segs: pb.segs, n: pb.n, unread: pb.unread}
-	if r.unread != nil {
-		if r.n == 0 {
-			r.unread = nil
-		} else {
-			r.unread.Add(1)
-		}
-	}
-	return r
+	return &segReader{segs: pb.segs, n: pb.n}
 }
 
 // AppendTo appends the body to b (for tests and logs).
@@ -172,17 +157,8 @@ func (pb *PassthroughBody) Attach(req *http.Request) {
 // segReader reads a list of byte slices in order. It owns a copy of the
 // slice headers, so readers of one body do not disturb each other.
 type segReader struct {
-	segs   [7][]byte // at most: prefix, text, extra, middle, text, extra, tail
-	i, n   int
-	unread *atomic.Int32 // decremented once the last byte is read
-}
-
-// finished notes that every byte was read.
-func (r *segReader) finished() {
-	if r.unread != nil {
-		r.unread.Add(-1)
-		r.unread = nil
-	}
+	segs [7][]byte // at most: prefix, text, extra, middle, text, extra, tail
+	i, n int
 }
 
 func (r *segReader) Read(p []byte) (int, error) {
@@ -195,11 +171,8 @@ func (r *segReader) Read(p []byte) (int, error) {
 			r.i++
 		}
 	}
-	if r.i >= r.n {
-		r.finished()
-		if n == 0 {
-			return 0, io.EOF
-		}
+	if r.i >= r.n && n == 0 {
+		return 0, io.EOF
 	}
 	return n, nil
 }
@@ -215,7 +188,6 @@ func (r *segReader) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 	}
-	r.finished()
 	return total, nil
 }
 

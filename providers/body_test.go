@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
@@ -64,20 +63,6 @@ func TestPassthroughBodyAllocations(t *testing.T) {
 	}
 }
 
-func TestAppendString(t *testing.T) {
-	for _, s := range []string{"", "plain", "q\"b\\", "ctl\x00\x1f\n\r\t", "é模型😀", "bad\xffutf8", "\u2028\u2029", "<>&"} {
-		got := AppendString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatalf("%q → %s: %v", s, got, err)
-		}
-		want := strings.ToValidUTF8(s, "\ufffd")
-		if back != want {
-			t.Errorf("%q → %s → %q", s, got, back)
-		}
-	}
-}
-
 func TestCopyResponseHeaders(t *testing.T) {
 	src := http.Header{
 		"Content-Type": {"application/json"}, "Set-Cookie": {"a=b"}, "Connection": {"keep-alive, X-Hop"},
@@ -92,59 +77,5 @@ func TestCopyResponseHeaders(t *testing.T) {
 		if dst.Get(h) != "" {
 			t.Errorf("%s passed through", h)
 		}
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := mustTime(t, "Sun, 22 Nov 2026 10:00:00 GMT")
-	for _, tc := range []struct {
-		h    http.Header
-		want string
-	}{
-		{http.Header{"Retry-After": {"3"}}, "3s"},
-		{http.Header{"Retry-After": {"0.5"}}, "500ms"},
-		{http.Header{"Retry-After": {"Sun, 22 Nov 2026 10:00:07 GMT"}}, "7s"},
-		{http.Header{"Retry-After": {"Sun, 22 Nov 2026 09:00:00 GMT"}}, "0s"},
-		{http.Header{"Retry-After": {"soon"}}, "0s"},
-		{http.Header{"Retry-After-Ms": {"250"}}, "250ms"},
-		{http.Header{}, "0s"},
-	} {
-		if got := ParseRetryAfter(tc.h, now).String(); got != tc.want {
-			t.Errorf("%v: %s, want %s", tc.h, got, tc.want)
-		}
-	}
-}
-
-// Every reader counts itself unread until its last byte was read, so the
-// router knows when the client's buffer is free again.
-func TestPassthroughBodyTrack(t *testing.T) {
-	var unread atomic.Int32
-	pb := NewPassthroughBody([]byte(`{"model":"a","x":1}`), "bb", true).Track(&unread)
-	first, second := pb.Reader(), pb.Reader()
-	if unread.Load() != 2 {
-		t.Fatalf("unread %d after two readers", unread.Load())
-	}
-	buf := make([]byte, 5)
-	_, _ = first.Read(buf)
-	if unread.Load() != 2 {
-		t.Fatal("a partly read reader counted as done")
-	}
-	_, _ = io.ReadAll(first)
-	_, _ = io.Copy(io.Discard, second) // WriteTo path
-	if unread.Load() != 0 {
-		t.Fatalf("unread %d after both were read", unread.Load())
-	}
-	_, _ = io.ReadAll(first)
-	if unread.Load() != 0 {
-		t.Fatal("a reader counted itself done twice")
-	}
-}
-
-// Found by FuzzPassthroughBody: both edits, the second with its comma, need
-// seven segments.
-func TestPassthroughBodyBothEditsWithComma(t *testing.T) {
-	got := string(NewPassthroughBody([]byte(`{"model":"","stream_options":{"":[]}}`), "0", true).AppendTo(nil))
-	if want := `{"model":"0","stream_options":{"include_usage":true,"":[]}}`; got != want {
-		t.Fatalf("got %s", got)
 	}
 }

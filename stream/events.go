@@ -9,29 +9,40 @@ import (
 const ContentType = "text/event-stream"
 
 var (
-	dataPrefix = []byte("data: ")
-	eventEnd   = []byte("\n\n")
-	doneEvent  = []byte("data: [DONE]\n\n")
+	eventPrefix = []byte("event: ")
+	dataPrefix  = []byte("data: ")
+	eventEnd    = []byte("\n\n")
 )
 
 var eventBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// WriteData writes one `data:` event holding data (which must not contain a
-// newline, as JSON produced by encoding/json or sjson never does) in a single
-// Write call, so the event reaches the client whole.
+// WriteData writes one unnamed `data:` event holding data (which must not
+// contain a newline, as JSON produced by encoding/json or sjson never does)
+// in a single Write call, so the event reaches the client whole.
 func WriteData(w io.Writer, data []byte) error {
+	return WriteEvent(w, "", data)
+}
+
+// WriteEvent writes one event, `event: <name>` (left out when name is
+// empty) and `data: <data>`, in a single Write call. data must not contain a
+// newline.
+func WriteEvent(w io.Writer, name string, data []byte) error {
 	bp := eventBufPool.Get().(*[]byte)
-	b := append((*bp)[:0], dataPrefix...)
-	b = append(b, data...)
-	b = append(b, eventEnd...)
+	b := AppendEvent((*bp)[:0], name, data)
 	_, err := w.Write(b)
 	*bp = b
 	eventBufPool.Put(bp)
 	return err
 }
 
-// WriteDone writes OpenAI's `data: [DONE]` terminator.
-func WriteDone(w io.Writer) error {
-	_, err := w.Write(doneEvent)
-	return err
+// AppendEvent appends one event to b, as WriteEvent writes it.
+func AppendEvent(b []byte, name string, data []byte) []byte {
+	if name != "" {
+		b = append(b, eventPrefix...)
+		b = append(b, name...)
+		b = append(b, '\n')
+	}
+	b = append(b, dataPrefix...)
+	b = append(b, data...)
+	return append(b, eventEnd...)
 }

@@ -1,8 +1,10 @@
 // Package stream reads and writes Server-Sent Events and manages the client
 // side of one routed request: staged headers, commit tracking and flushing.
 //
-// It knows nothing of any provider's JSON: providers use it to read their
-// upstream event streams and to write OpenAI events to the client.
+// It knows nothing of any API's JSON, and no API's conventions (OpenAI's
+// `[DONE]` terminator belongs to the hub format, package llm): providers
+// use it to read upstream event streams, inbound APIs to write their own
+// events to the client.
 package stream
 
 import (
@@ -29,11 +31,6 @@ type Event struct {
 	// event without one is a comment or keep-alive.
 	HasData bool
 }
-
-// IsDone reports whether the event is OpenAI's `data: [DONE]` terminator.
-func (e *Event) IsDone() bool { return e.HasData && bytes.Equal(e.Data, doneData) }
-
-var doneData = []byte("[DONE]")
 
 // readerBufSize is the bufio buffer of a Reader; longer lines are assembled
 // in the line buffer, so there is no limit on line length.

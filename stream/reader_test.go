@@ -101,23 +101,6 @@ func TestReaderBrokenConnection(t *testing.T) {
 	}
 }
 
-func TestIsDone(t *testing.T) {
-	events, _ := readAll(t, strings.NewReader("data: [DONE]\n\ndata:  [DONE]\n\n"))
-	sr := NewReader(strings.NewReader("data: [DONE]\n\ndata: [DONE] \n\n"))
-	defer sr.Release()
-	first, _ := sr.Next()
-	if !first.IsDone() {
-		t.Error("[DONE] not recognised")
-	}
-	second, _ := sr.Next()
-	if second.IsDone() {
-		t.Error("'[DONE] ' with a trailing space taken for [DONE]")
-	}
-	if len(events) != 2 {
-		t.Fatal(events)
-	}
-}
-
 func BenchmarkReader(b *testing.B) {
 	chunk := "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello\"},\"finish_reason\":null}]}\n\n"
 	input := strings.Repeat(chunk, 100)

@@ -28,7 +28,7 @@ func TestWriterStagesHeadersUntilCommit(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	_ = WriteDone(w)
+	_ = WriteEvent(w, "message_stop", []byte(`{}`))
 	if !w.Committed() || w.Status() != http.StatusOK || commits != 1 {
 		t.Fatalf("committed %v status %d commits %d", w.Committed(), w.Status(), commits)
 	}
@@ -36,7 +36,7 @@ func TestWriterStagesHeadersUntilCommit(t *testing.T) {
 	if h.Get("X-Failed-Attempt") != "" || h.Get("Content-Type") != ContentType || h.Get("X-Hook") != "1" {
 		t.Fatalf("headers %v", h)
 	}
-	if body := rec.Body.String(); body != "data: {\"a\":1}\n\ndata: [DONE]\n\n" {
+	if body := rec.Body.String(); body != "data: {\"a\":1}\n\nevent: message_stop\ndata: {}\n\n" {
 		t.Fatalf("body %q", body)
 	}
 	if !rec.Flushed {

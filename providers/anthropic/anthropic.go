@@ -29,6 +29,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -98,7 +99,7 @@ func (p *Provider) Validate() error {
 }
 
 // ConfigureUpstream fills in Anthropic's endpoint when base_url is unset.
-func (Provider) ConfigureUpstream(u *providers.Upstream) error {
+func (Provider) ConfigureUpstream(u *llm.Upstream) error {
 	if u.BaseURL == "" {
 		u.BaseURL = DefaultBaseURL
 	}
@@ -113,7 +114,7 @@ var (
 
 // NewRequest builds `POST {base_url}/v1/messages` with the translated body
 // (see appendRequest), `x-api-key` and `anthropic-version`.
-func (p *Provider) NewRequest(ctx context.Context, c *providers.Call) (*http.Request, error) {
+func (p *Provider) NewRequest(ctx context.Context, c *llm.Call) (*http.Request, error) {
 	body := appendRequest(make([]byte, 0, len(c.Body)+512), c, p.maxTokens())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Upstream.BaseURL+"/v1/messages", bytes.NewReader(body))
 	if err != nil {
@@ -144,7 +145,7 @@ func (p *Provider) maxTokens() int64 {
 }
 
 // Check reports what the Messages API cannot serve (see check).
-func (Provider) Check(c *providers.Call) error {
+func (Provider) Check(c *llm.Call) error {
 	if e := check(c); e != nil {
 		return e
 	}
@@ -154,7 +155,7 @@ func (Provider) Check(c *providers.Call) error {
 // WriteResponse translates a 2xx Messages API answer: an event stream event
 // by event (see writeStream), a message as one chat completion (see
 // writeMessage).
-func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+func (Provider) WriteResponse(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	if c.Stream && providers.IsEventStream(resp.Header) {
 		return writeStream(w, resp, c)
 	}
@@ -162,7 +163,7 @@ func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *provider
 }
 
 // ReadError reads an error in Anthropic's shape (see parseError).
-func (Provider) ReadError(resp *http.Response, body []byte, _ *providers.Call) *providers.Error {
+func (Provider) ReadError(resp *http.Response, body []byte, _ *llm.Call) *llm.Error {
 	return parseError(resp, body)
 }
 

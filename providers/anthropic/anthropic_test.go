@@ -12,9 +12,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 func TestModuleRegistered(t *testing.T) {
@@ -28,11 +27,11 @@ func TestModuleRegistered(t *testing.T) {
 }
 
 func TestConfigureUpstream(t *testing.T) {
-	u := &providers.Upstream{}
+	u := &llm.Upstream{}
 	if err := (Provider{}).ConfigureUpstream(u); err != nil || u.BaseURL != "https://api.anthropic.com" {
 		t.Fatalf("base_url %q, %v", u.BaseURL, err)
 	}
-	u = &providers.Upstream{BaseURL: "http://127.0.0.1:9/proxy/"}
+	u = &llm.Upstream{BaseURL: "http://127.0.0.1:9/proxy/"}
 	if err := (Provider{}).ConfigureUpstream(u); err != nil || u.BaseURL != "http://127.0.0.1:9/proxy" {
 		t.Fatalf("base_url %q, %v", u.BaseURL, err)
 	}
@@ -42,15 +41,15 @@ func TestNewRequest(t *testing.T) {
 	body := []byte(`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"stream":true}`)
 	cases := []struct {
 		name       string
-		upstream   providers.Upstream
+		upstream   llm.Upstream
 		clientKey  string
 		wantKey    string
 		wantVer    string
 		wantHeader [2]string
 	}{
-		{"target key", providers.Upstream{BaseURL: "https://api.anthropic.com", APIKey: "sk-ant-target"}, "sk-client", "sk-ant-target", "2023-06-01", [2]string{}},
-		{"bring your own key", providers.Upstream{BaseURL: "https://api.anthropic.com"}, "sk-ant-client", "sk-ant-client", "2023-06-01", [2]string{}},
-		{"version and headers", providers.Upstream{
+		{"target key", llm.Upstream{BaseURL: "https://api.anthropic.com", APIKey: "sk-ant-target"}, "sk-client", "sk-ant-target", "2023-06-01", [2]string{}},
+		{"bring your own key", llm.Upstream{BaseURL: "https://api.anthropic.com"}, "sk-ant-client", "sk-ant-client", "2023-06-01", [2]string{}},
+		{"version and headers", llm.Upstream{
 			BaseURL: "http://127.0.0.1:1", APIKey: "k", APIVersion: "2024-01-01",
 			Header: http.Header{"Anthropic-Beta": {"prompt-caching-2024-07-31"}},
 		}, "", "k", "2024-01-01", [2]string{"Anthropic-Beta", "prompt-caching-2024-07-31"}},
@@ -100,30 +99,30 @@ func TestNewRequest(t *testing.T) {
 func TestCheck(t *testing.T) {
 	cases := []struct {
 		name  string
-		ep    providers.Endpoint
+		ep    llm.Op
 		body  string
 		param string // "" = supported
 	}{
-		{"plain chat", providers.ChatCompletions, `{"messages":[{"role":"user","content":"x"}]}`, ""},
-		{"n=1", providers.ChatCompletions, `{"n":1,"messages":[]}`, ""},
-		{"dropped params", providers.ChatCompletions, `{"seed":1,"presence_penalty":1,"frequency_penalty":1,"logit_bias":{"1":2},"logprobs":false,"messages":[]}`, ""},
-		{"embeddings", providers.Embeddings, `{"input":"x"}`, "/v1/embeddings"},
-		{"completions", providers.Completions, `{"prompt":"x"}`, "/v1/completions"},
-		{"n=2", providers.ChatCompletions, `{"n":2,"messages":[]}`, "n"},
-		{"logprobs", providers.ChatCompletions, `{"logprobs":true,"messages":[]}`, "logprobs"},
-		{"top_logprobs", providers.ChatCompletions, `{"top_logprobs":3,"messages":[]}`, "top_logprobs"},
-		{"audio out", providers.ChatCompletions, `{"modalities":["text","audio"],"messages":[]}`, "modalities"},
-		{"audio in", providers.ChatCompletions, `{"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"x","format":"wav"}}]}]}`, "input_audio"},
-		{"file id", providers.ChatCompletions, `{"messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}`, "file"},
-		{"pdf data", providers.ChatCompletions, `{"messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:application/pdf;base64,AAAA"}}]}]}`, ""},
-		{"custom tool", providers.ChatCompletions, `{"tools":[{"type":"custom","custom":{"name":"x"}}],"messages":[]}`, "tools"},
-		{"json_schema", providers.ChatCompletions, `{"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}},"messages":[]}`, ""},
-		{"json_schema with tools", providers.ChatCompletions, `{"response_format":{"type":"json_object"},"tools":[{"type":"function","function":{"name":"f"}}],"messages":[]}`, "response_format"},
-		{"unknown format", providers.ChatCompletions, `{"response_format":{"type":"grammar"},"messages":[]}`, "response_format"},
+		{"plain chat", llm.OpChat, `{"messages":[{"role":"user","content":"x"}]}`, ""},
+		{"n=1", llm.OpChat, `{"n":1,"messages":[]}`, ""},
+		{"dropped params", llm.OpChat, `{"seed":1,"presence_penalty":1,"frequency_penalty":1,"logit_bias":{"1":2},"logprobs":false,"messages":[]}`, ""},
+		{"embeddings", llm.OpEmbeddings, `{"input":"x"}`, "/v1/embeddings"},
+		{"completions", llm.OpCompletions, `{"prompt":"x"}`, "/v1/completions"},
+		{"n=2", llm.OpChat, `{"n":2,"messages":[]}`, "n"},
+		{"logprobs", llm.OpChat, `{"logprobs":true,"messages":[]}`, "logprobs"},
+		{"top_logprobs", llm.OpChat, `{"top_logprobs":3,"messages":[]}`, "top_logprobs"},
+		{"audio out", llm.OpChat, `{"modalities":["text","audio"],"messages":[]}`, "modalities"},
+		{"audio in", llm.OpChat, `{"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"x","format":"wav"}}]}]}`, "input_audio"},
+		{"file id", llm.OpChat, `{"messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}`, "file"},
+		{"pdf data", llm.OpChat, `{"messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:application/pdf;base64,AAAA"}}]}]}`, ""},
+		{"custom tool", llm.OpChat, `{"tools":[{"type":"custom","custom":{"name":"x"}}],"messages":[]}`, "tools"},
+		{"json_schema", llm.OpChat, `{"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}},"messages":[]}`, ""},
+		{"json_schema with tools", llm.OpChat, `{"response_format":{"type":"json_object"},"tools":[{"type":"function","function":{"name":"f"}}],"messages":[]}`, "response_format"},
+		{"unknown format", llm.OpChat, `{"response_format":{"type":"grammar"},"messages":[]}`, "response_format"},
 	}
 	for _, tc := range cases {
 		c := callFor([]byte(tc.body))
-		c.Endpoint = tc.ep
+		c.Op = tc.ep
 		err := (Provider{}).Check(c)
 		if tc.param == "" {
 			if err != nil {
@@ -131,7 +130,7 @@ func TestCheck(t *testing.T) {
 			}
 			continue
 		}
-		var e *providers.Error
+		var e *llm.Error
 		if !errors.As(err, &e) {
 			t.Errorf("%s: %v, want unsupported %s", tc.name, err, tc.param)
 			continue
@@ -175,7 +174,7 @@ func TestReadError(t *testing.T) {
 			resp.Header = http.Header{}
 		}
 		e := (Provider{}).ReadError(resp, []byte(tc.body), nil)
-		if e.Status != tc.status || e.Kind != providers.KindHTTP || e.Type != tc.typ || e.Code != tc.code ||
+		if e.Status != tc.status || e.Kind != llm.KindHTTP || e.Type != tc.typ || e.Code != tc.code ||
 			e.Message != tc.message || e.RetryAfter != tc.retryAfter || e.Body != nil {
 			t.Errorf("%s: %+v", tc.name, e)
 		}

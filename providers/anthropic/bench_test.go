@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers/openai"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -80,7 +80,7 @@ func benchStream(n int) []byte {
 func BenchmarkStream(b *testing.B) {
 	sse := benchStream(100)
 	c := callFor([]byte(`{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true}}`))
-	benchRelay(b, sse, func(w *stream.Writer, resp *http.Response) (providers.Usage, error) {
+	benchRelay(b, sse, func(w llm.ResponseWriter, resp *http.Response) (llm.Usage, error) {
 		return writeStream(w, resp, c)
 	})
 }
@@ -95,12 +95,12 @@ func BenchmarkPassthroughStream(b *testing.B) {
 	s.WriteString("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n")
 	s.WriteString("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":25,\"completion_tokens\":150,\"total_tokens\":175}}\n\ndata: [DONE]\n\n")
 	c := callFor([]byte(`{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true}}`))
-	benchRelay(b, []byte(s.String()), func(w *stream.Writer, resp *http.Response) (providers.Usage, error) {
+	benchRelay(b, []byte(s.String()), func(w llm.ResponseWriter, resp *http.Response) (llm.Usage, error) {
 		return openai.Relay(w, resp, c)
 	})
 }
 
-func benchRelay(b *testing.B, sse []byte, relay func(*stream.Writer, *http.Response) (providers.Usage, error)) {
+func benchRelay(b *testing.B, sse []byte, relay func(llm.ResponseWriter, *http.Response) (llm.Usage, error)) {
 	d := &discard{h: make(http.Header)}
 	r := bytes.NewReader(sse)
 	resp := upstreamResponse(stream.ContentType, r)

@@ -3,9 +3,8 @@ package anthropic
 import (
 	"strings"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // check returns the 400 `unsupported` error for a request the Messages API
@@ -24,25 +23,25 @@ import (
 // Parameters with no equivalent that do not change the answer's meaning
 // (`seed`, `presence_penalty`, `frequency_penalty`, `logit_bias`, …) are
 // dropped by the translation instead.
-func check(c *providers.Call) *providers.Error {
+func check(c *llm.Call) *llm.Error {
 	target := c.Upstream.Name
-	switch c.Endpoint {
-	case providers.ChatCompletions:
-	case providers.Embeddings:
-		return providers.Unsupported(target, "/v1/embeddings", "the Anthropic Messages API has no embeddings")
+	switch c.Op {
+	case llm.OpChat:
+	case llm.OpEmbeddings:
+		return llm.Unsupported(target, "/v1/embeddings", "the Anthropic Messages API has no embeddings")
 	default:
-		return providers.Unsupported(target, "/v1"+c.Endpoint.String(), "the Anthropic Messages API serves chat completions only")
+		return llm.Unsupported(target, "/v1"+c.Op.String(), "the Anthropic Messages API serves chat completions only")
 	}
 	var (
-		e        *providers.Error
+		e        *llm.Error
 		hasTools bool
 		format   gjson.Result
 	)
 	unsupported := func(param, why string) bool {
-		e = providers.Unsupported(target, param, why)
+		e = llm.Unsupported(target, param, why)
 		return false
 	}
-	gjson.Parse(providers.BytesString(c.Body)).ForEach(func(key, v gjson.Result) bool {
+	gjson.Parse(llm.BytesString(c.Body)).ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
 		case "n":
 			if v.Type == gjson.Number && v.Num > 1 {
@@ -96,10 +95,10 @@ func check(c *providers.Call) *providers.Error {
 		case "", "text":
 		case "json_object", "json_schema":
 			if hasTools {
-				return providers.Unsupported(target, "response_format", typ+" together with tools (it is served through a forced tool)")
+				return llm.Unsupported(target, "response_format", typ+" together with tools (it is served through a forced tool)")
 			}
 		default:
-			return providers.Unsupported(target, "response_format", "type "+typ)
+			return llm.Unsupported(target, "response_format", "type "+typ)
 		}
 	}
 	return nil

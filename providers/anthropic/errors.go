@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
@@ -16,20 +17,20 @@ import (
 // the error's type becomes the OpenAI error's `type` and `code`, its message
 // is kept, the status is the upstream's and Retry-After is read. A body that
 // is not in that shape is described with code upstream_error.
-func parseError(resp *http.Response, body []byte) *providers.Error {
+func parseError(resp *http.Response, body []byte) *llm.Error {
 	trimmed := bytes.TrimSpace(body)
-	var e *providers.Error
+	var e *llm.Error
 	if obj := gjson.GetBytes(trimmed, "error"); len(trimmed) > 0 && trimmed[0] == '{' && obj.IsObject() && gjson.ValidBytes(trimmed) {
-		e = errorOf(obj, providers.KindHTTP)
+		e = errorOf(obj, llm.KindHTTP)
 	} else {
-		e = &providers.Error{Kind: providers.KindHTTP, Code: "upstream_error", Type: providers.TypeForStatus(resp.StatusCode)}
+		e = &llm.Error{Kind: llm.KindHTTP, Code: "upstream_error", Type: llm.TypeForStatus(resp.StatusCode)}
 		e.Message = fmt.Sprintf("upstream returned %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 		if text := providers.Snippet(trimmed); text != "" {
 			e.Message += ": " + text
 		}
 	}
 	e.Status = resp.StatusCode
-	e.RetryAfter = providers.ParseRetryAfter(resp.Header, now())
+	e.RetryAfter = llm.ParseRetryAfter(resp.Header, now())
 	return e
 }
 
@@ -37,9 +38,9 @@ func parseError(resp *http.Response, body []byte) *providers.Error {
 // strings are copied: obj may point into a reused buffer. The status is the
 // one Anthropic documents for the type (a stream's error event has none of
 // its own).
-func errorOf(obj gjson.Result, kind providers.Kind) *providers.Error {
+func errorOf(obj gjson.Result, kind llm.Kind) *llm.Error {
 	typ := strings.Clone(obj.Get("type").Str)
-	e := &providers.Error{
+	e := &llm.Error{
 		Status:  statusOfType(typ),
 		Kind:    kind,
 		Type:    typ,

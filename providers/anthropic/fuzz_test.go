@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 // addFixtures seeds a fuzz target with the golden inputs of dir.
@@ -64,7 +64,7 @@ func FuzzResponse(f *testing.F) {
 			if e == nil && !json.Valid(out) {
 				t.Fatalf("invalid JSON for %q:\n%s", msg, out)
 			}
-			if e != nil && e.Kind != providers.KindInvalid && e.Kind != providers.KindStream {
+			if e != nil && e.Kind != llm.KindInvalid && e.Kind != llm.KindStream {
 				t.Fatalf("error kind %d", e.Kind)
 			}
 		}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -33,15 +33,15 @@ func TestMain(m *testing.M) {
 
 // callFor is the call a router would make for a client body: the stream
 // flags are read from it.
-func callFor(body []byte) *providers.Call {
-	return &providers.Call{
-		Endpoint:     providers.ChatCompletions,
+func callFor(body []byte) *llm.Call {
+	return &llm.Call{
+		Op:           llm.OpChat,
 		Body:         body,
 		ClientModel:  gjson.GetBytes(body, "model").String(),
 		Model:        testModel,
 		Stream:       gjson.GetBytes(body, "stream").Bool(),
 		IncludeUsage: gjson.GetBytes(body, "stream_options.include_usage").Bool(),
-		Upstream:     &providers.Upstream{Name: "claude", BaseURL: DefaultBaseURL, APIKey: "sk-ant-test-key"},
+		Upstream:     &llm.Upstream{Name: "claude", BaseURL: DefaultBaseURL, APIKey: "sk-ant-test-key"},
 	}
 }
 
@@ -153,7 +153,7 @@ func describeError(err error) string {
 	if err == nil {
 		return "<nil>"
 	}
-	if e, ok := err.(*providers.Error); ok {
+	if e, ok := err.(*llm.Error); ok {
 		return fmt.Sprintf("kind=%d status=%d type=%s code=%s message=%q", e.Kind, e.Status, e.Type, e.Code, e.Message)
 	}
 	return err.Error()
@@ -189,7 +189,7 @@ func checkSSE(t testing.TB, b []byte) []string {
 }
 
 // translateStream runs the stream translation of fixture-like input.
-func translateStream(t testing.TB, c *providers.Call, sse []byte) (*flushRecorder, providers.Usage, error) {
+func translateStream(t testing.TB, c *llm.Call, sse []byte) (*flushRecorder, llm.Usage, error) {
 	t.Helper()
 	rec := newRecorder()
 	w := stream.NewWriter(rec)

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // turns writes OpenAI messages as Messages API turns. Blocks are written
@@ -192,7 +191,7 @@ func (t *turns) toolUses(calls gjson.Result) {
 		t.b = append(t.b, `{"type":"tool_use","id":`...)
 		t.b = appendID(t.b, c[0].Str)
 		t.b = append(t.b, `,"name":`...)
-		t.b = providers.AppendString(t.b, fn[0].Str)
+		t.b = llm.AppendString(t.b, fn[0].Str)
 		t.b = append(t.b, `,"input":`...)
 		t.b = appendInput(t.b, fn[1])
 		t.b = append(t.b, '}')
@@ -271,7 +270,7 @@ func (t *turns) toolResult(id, content, cacheControl gjson.Result) {
 		}
 	case content.Type == gjson.String && content.Str != "":
 		t.b = append(t.b, `,"content":`...)
-		t.b = providers.AppendString(t.b, content.Str)
+		t.b = llm.AppendString(t.b, content.Str)
 	}
 	t.b = appendCacheControl(t.b, cacheControl)
 	t.b = append(t.b, '}')
@@ -280,7 +279,7 @@ func (t *turns) toolResult(id, content, cacheControl gjson.Result) {
 // appendText writes a text block.
 func appendText(b []byte, text string, cc gjson.Result) []byte {
 	b = append(b, `{"type":"text","text":`...)
-	b = providers.AppendString(b, text)
+	b = llm.AppendString(b, text)
 	b = appendCacheControl(b, cc)
 	return append(b, '}')
 }
@@ -291,7 +290,7 @@ func appendImage(b []byte, u string, cc gjson.Result) []byte {
 	b = append(b, `{"type":"image","source":`...)
 	if media, data, isB64, ok := parseDataURL(u); ok {
 		b = append(b, `{"type":"base64","media_type":`...)
-		b = providers.AppendString(b, media)
+		b = llm.AppendString(b, media)
 		b = append(b, `,"data":"`...)
 		if isB64 {
 			b = appendBase64Text(b, data)
@@ -305,7 +304,7 @@ func appendImage(b []byte, u string, cc gjson.Result) []byte {
 		b = append(b, `"}`...)
 	} else {
 		b = append(b, `{"type":"url","url":`...)
-		b = providers.AppendString(b, u)
+		b = llm.AppendString(b, u)
 		b = append(b, '}')
 	}
 	b = appendCacheControl(b, cc)
@@ -332,7 +331,7 @@ func appendDocument(b []byte, data, title string, cc gjson.Result) []byte {
 	b = append(b, `"}`...)
 	if title != "" {
 		b = append(b, `,"title":`...)
-		b = providers.AppendString(b, title)
+		b = llm.AppendString(b, title)
 	}
 	b = appendCacheControl(b, cc)
 	return append(b, '}')

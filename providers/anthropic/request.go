@@ -3,9 +3,8 @@ package anthropic
 import (
 	"strconv"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // chatRequest holds the top-level fields of an OpenAI chat request that the
@@ -77,12 +76,12 @@ func (r *chatRequest) read(src string) {
 //     change the answer's meaning is refused earlier by check.
 //
 // The body must be valid JSON for the result to be valid JSON.
-func appendRequest(b []byte, c *providers.Call, defaultMax int64) []byte {
+func appendRequest(b []byte, c *llm.Call, defaultMax int64) []byte {
 	var r chatRequest
-	r.read(providers.BytesString(c.Body))
+	r.read(llm.BytesString(c.Body))
 
 	b = append(b, `{"model":`...)
-	b = providers.AppendString(b, c.Model)
+	b = llm.AppendString(b, c.Model)
 	b = append(b, `,"max_tokens":`...)
 	switch {
 	case r.maxCompletionTokens.Type == gjson.Number:
@@ -125,7 +124,7 @@ func appendRequest(b []byte, c *providers.Call, defaultMax int64) []byte {
 	b = appendStop(b, r.stop)
 	if r.user.Type == gjson.String && r.user.Str != "" {
 		b = append(b, `,"metadata":{"user_id":`...)
-		b = providers.AppendString(b, r.user.Str)
+		b = llm.AppendString(b, r.user.Str)
 		b = append(b, '}')
 	}
 	if hasFunctionTools(r.tools) {
@@ -157,7 +156,7 @@ func appendStop(b []byte, stop gjson.Result) []byte {
 			b = append(b, ',')
 		}
 		n++
-		b = providers.AppendString(b, s.Str)
+		b = llm.AppendString(b, s.Str)
 	}
 	if stop.IsArray() {
 		stop.ForEach(func(_, s gjson.Result) bool {

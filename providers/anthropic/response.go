@@ -6,10 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
-	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
 // now is the clock for `created`, replaceable in tests.
@@ -18,12 +16,12 @@ var now = time.Now
 // writeMessage translates a non-streamed Messages API answer into one chat
 // completion. The body is read whole before anything is written, so a
 // failure to read or understand it can still be retried.
-func writeMessage(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
-	buf, err := providers.ReadAll(resp.Body, resp.ContentLength)
+func writeMessage(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
+	buf, err := llm.ReadAll(resp.Body, resp.ContentLength)
 	if err != nil {
-		return providers.Usage{}, err
+		return llm.Usage{}, err
 	}
-	defer providers.PutBuffer(buf)
+	defer llm.PutBuffer(buf)
 	sp := getScratch()
 	defer putScratch(sp)
 	b, u, e := appendCompletion((*sp)[:0], buf.Bytes(), c)
@@ -75,9 +73,9 @@ func (m *message) read(doc gjson.Result) {
 // finishReason), usage (see appendUsage). `model` is the upstream model
 // that was called. When a forced tool serves response_format, its input
 // is the content.
-func appendCompletion(b []byte, body []byte, c *providers.Call) ([]byte, usage, *providers.Error) {
+func appendCompletion(b []byte, body []byte, c *llm.Call) ([]byte, usage, *llm.Error) {
 	var u usage
-	src := providers.BytesString(body)
+	src := llm.BytesString(body)
 	if !gjson.Valid(src) {
 		return b, u, invalidResponse("the answer is not JSON")
 	}
@@ -86,7 +84,7 @@ func appendCompletion(b []byte, body []byte, c *providers.Call) ([]byte, usage, 
 	u.read(m.usage)
 	switch {
 	case m.typ.Str == "error" && m.err.IsObject():
-		return b, u, errorOf(m.err, providers.KindStream)
+		return b, u, errorOf(m.err, llm.KindStream)
 	case m.typ.Str != "message":
 		return b, u, invalidResponse("the answer is not a message")
 	}
@@ -117,15 +115,15 @@ func appendCompletion(b []byte, body []byte, c *providers.Call) ([]byte, usage, 
 	})
 
 	b = append(b, `{"id":`...)
-	b = providers.AppendString(b, m.id.Str)
+	b = llm.AppendString(b, m.id.Str)
 	b = append(b, `,"object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, now().Unix(), 10)
 	b = append(b, `,"model":`...)
-	b = providers.AppendString(b, c.Model)
+	b = llm.AppendString(b, c.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	switch {
 	case formatInput.Exists():
-		b = providers.AppendString(b, formatInput.Raw)
+		b = llm.AppendString(b, formatInput.Raw)
 	case len(texts) == 0:
 		b = append(b, "null"...)
 	default:
@@ -142,12 +140,12 @@ func appendCompletion(b []byte, body []byte, c *providers.Call) ([]byte, usage, 
 				b = append(b, ',')
 			}
 			b = append(b, `{"id":`...)
-			b = providers.AppendString(b, t.Get("id").Str)
+			b = llm.AppendString(b, t.Get("id").Str)
 			b = append(b, `,"type":"function","function":{"name":`...)
-			b = providers.AppendString(b, t.Get("name").Str)
+			b = llm.AppendString(b, t.Get("name").Str)
 			b = append(b, `,"arguments":`...)
 			if in := t.Get("input"); in.Exists() {
-				b = providers.AppendString(b, in.Raw)
+				b = llm.AppendString(b, in.Raw)
 			} else {
 				b = append(b, `"{}"`...)
 			}
@@ -166,12 +164,12 @@ func appendCompletion(b []byte, body []byte, c *providers.Call) ([]byte, usage, 
 // string.
 func appendJoined(b []byte, parts []gjson.Result) []byte {
 	if len(parts) == 1 {
-		return providers.AppendString(b, parts[0].Str)
+		return llm.AppendString(b, parts[0].Str)
 	}
 	b = append(b, '"')
 	for _, p := range parts {
 		start := len(b)
-		b = providers.AppendString(b, p.Str)
+		b = llm.AppendString(b, p.Str)
 		// Drop the quotes AppendString put around this piece.
 		n := copy(b[start:], b[start+1:len(b)-1])
 		b = b[:start+n]
@@ -180,9 +178,9 @@ func appendJoined(b []byte, parts []gjson.Result) []byte {
 }
 
 // invalidResponse is a 2xx answer the router cannot understand.
-func invalidResponse(why string) *providers.Error {
-	return &providers.Error{
-		Status: http.StatusBadGateway, Kind: providers.KindInvalid,
+func invalidResponse(why string) *llm.Error {
+	return &llm.Error{
+		Status: http.StatusBadGateway, Kind: llm.KindInvalid,
 		Type: "upstream_error", Code: "upstream_error",
 		Message: fmt.Sprintf("anthropic: %s", why),
 	}

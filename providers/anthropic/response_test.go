@@ -10,7 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -99,20 +99,20 @@ func TestResponseRules(t *testing.T) {
 func TestResponseInvalid(t *testing.T) {
 	cases := []struct {
 		name, body string
-		kind       providers.Kind
+		kind       llm.Kind
 		typ        string
 	}{
-		{"not json", `<html>oops</html>`, providers.KindInvalid, "upstream_error"},
-		{"not a message", `{"type":"completion"}`, providers.KindInvalid, "upstream_error"},
-		{"error body", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, providers.KindStream, "overloaded_error"},
+		{"not json", `<html>oops</html>`, llm.KindInvalid, "upstream_error"},
+		{"not a message", `{"type":"completion"}`, llm.KindInvalid, "upstream_error"},
+		{"error body", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, llm.KindStream, "overloaded_error"},
 	}
 	for _, tc := range cases {
 		rec := newRecorder()
 		w := stream.NewWriter(rec)
 		_, err := writeMessage(w, upstreamResponse("application/json", strings.NewReader(tc.body)), callFor(requestFor(t, "none")))
-		var e *providers.Error
+		var e *llm.Error
 		if !errors.As(err, &e) {
-			t.Fatalf("%s: error %v, want *providers.Error", tc.name, err)
+			t.Fatalf("%s: error %v, want *llm.Error", tc.name, err)
 		}
 		if e.Kind != tc.kind || e.Type != tc.typ || e.Status < 500 {
 			t.Errorf("%s: %+v", tc.name, e)

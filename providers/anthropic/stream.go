@@ -8,7 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -32,11 +32,11 @@ var ErrStreamCut = errors.New("anthropic: the event stream ended before message_
 //   - message_stop → the chunk with finish_reason, the usage chunk when the
 //     client asked for it (stream_options.include_usage), `data: [DONE]`;
 //   - ping and unknown events are ignored; an error event ends the
-//     translation with a *providers.Error of KindStream keeping the error's
+//     translation with a *llm.Error of KindStream keeping the error's
 //     type.
 //
 // The usage received so far is returned with any error.
-func writeStream(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+func writeStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	r := stream.NewReader(resp.Body)
 	defer r.Release()
 	out, head := getScratch(), getScratch()
@@ -76,8 +76,8 @@ func writeStream(w *stream.Writer, resp *http.Response, c *providers.Call) (prov
 
 // streamer is the state of one stream translation.
 type streamer struct {
-	w       *stream.Writer
-	c       *providers.Call
+	w       llm.ResponseWriter
+	c       *llm.Call
 	out     []byte // the event being written
 	head    []byte // `{"id":…,"object":…,"created":…,"model":…,"choices":[`
 	format  string // the forced tool serving response_format, if any
@@ -146,10 +146,10 @@ func (e *event) read(doc gjson.Result) {
 // event handles one upstream event; done is set after message_stop.
 func (s *streamer) event(ev *stream.Event) (done bool, err error) {
 	var e event
-	e.read(gjson.Parse(providers.BytesString(ev.Data)))
+	e.read(gjson.Parse(llm.BytesString(ev.Data)))
 	typ := e.typ.Str
 	if typ == "" {
-		typ = providers.BytesString(ev.Name)
+		typ = llm.BytesString(ev.Name)
 	}
 	switch typ {
 	case "message_start":
@@ -172,7 +172,7 @@ func (s *streamer) event(ev *stream.Event) (done bool, err error) {
 		if !obj.IsObject() {
 			obj = gjson.Result{}
 		}
-		return false, errorOf(obj, providers.KindStream)
+		return false, errorOf(obj, llm.KindStream)
 	}
 	return false, nil
 }
@@ -185,11 +185,11 @@ func (s *streamer) start(msg gjson.Result) {
 
 func (s *streamer) setHead(id string) {
 	s.head = append(s.head[:0], `{"id":`...)
-	s.head = providers.AppendString(s.head, id)
+	s.head = llm.AppendString(s.head, id)
 	s.head = append(s.head, `,"object":"chat.completion.chunk","created":`...)
 	s.head = strconv.AppendInt(s.head, now().Unix(), 10)
 	s.head = append(s.head, `,"model":`...)
-	s.head = providers.AppendString(s.head, s.c.Model)
+	s.head = llm.AppendString(s.head, s.c.Model)
 	s.head = append(s.head, `,"choices":[`...)
 }
 
@@ -218,9 +218,9 @@ func (s *streamer) blockStart(index int64, cb gjson.Result) error {
 		s.out = append(s.out, `{"tool_calls":[{"index":`...)
 		s.out = strconv.AppendInt(s.out, int64(k), 10)
 		s.out = append(s.out, `,"id":`...)
-		s.out = providers.AppendString(s.out, cb.Get("id").Str)
+		s.out = llm.AppendString(s.out, cb.Get("id").Str)
 		s.out = append(s.out, `,"type":"function","function":{"name":`...)
-		s.out = providers.AppendString(s.out, name)
+		s.out = llm.AppendString(s.out, name)
 		s.out = append(s.out, `,"arguments":""}}]}`...)
 		return s.send("")
 	default:
@@ -298,7 +298,7 @@ func (s *streamer) formatUsed() bool {
 func (s *streamer) content(open, text string) error {
 	s.begin()
 	s.out = append(s.out, open...)
-	s.out = providers.AppendString(s.out, text)
+	s.out = llm.AppendString(s.out, text)
 	s.out = append(s.out, '}')
 	s.deltas++
 	return s.send("")
@@ -310,7 +310,7 @@ func (s *streamer) arguments(k int, args string) error {
 	s.out = append(s.out, `{"tool_calls":[{"index":`...)
 	s.out = strconv.AppendInt(s.out, int64(k), 10)
 	s.out = append(s.out, `,"function":{"arguments":`...)
-	s.out = providers.AppendString(s.out, args)
+	s.out = llm.AppendString(s.out, args)
 	s.out = append(s.out, `}}]}`...)
 	s.deltas++
 	return s.send("")
@@ -399,7 +399,7 @@ func (s *streamer) end() error {
 
 // result is the usage of a stream cut short: what the upstream reported so
 // far, and at least one completion token per content chunk delivered.
-func (s *streamer) result() providers.Usage {
+func (s *streamer) result() llm.Usage {
 	u := s.usage.counted()
 	if s.deltas > u.CompletionTokens {
 		u.CompletionTokens = s.deltas

@@ -11,7 +11,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -104,7 +104,7 @@ func assemble(t *testing.T, out []byte) *translated {
 	return tr
 }
 
-func runFixture(t *testing.T, name string) (*translated, providers.Usage, error) {
+func runFixture(t *testing.T, name string) (*translated, llm.Usage, error) {
 	t.Helper()
 	path := filepath.Join("testdata", "stream", name+".sse")
 	rec, u, err := translateStream(t, callFor(requestFor(t, path)), readFile(t, path))
@@ -126,7 +126,7 @@ func TestStreamText(t *testing.T) {
 	if tr.usage.Raw != `{"prompt_tokens":35,"completion_tokens":15,"total_tokens":50,"prompt_tokens_details":{"cached_tokens":10,"cache_creation_tokens":0}}` {
 		t.Errorf("usage chunk %s", tr.usage.Raw)
 	}
-	if u != (providers.Usage{PromptTokens: 35, CompletionTokens: 15}) {
+	if u != (llm.Usage{PromptTokens: 35, CompletionTokens: 15}) {
 		t.Errorf("usage %+v", u)
 	}
 	for _, ev := range tr.events[:len(tr.events)-1] {
@@ -234,11 +234,11 @@ func TestStreamResponseFormat(t *testing.T) {
 // written, the error keeps Anthropic's type, and usage so far is returned.
 func TestStreamErrorMidway(t *testing.T) {
 	tr, u, err := runFixture(t, "error_midway")
-	var e *providers.Error
+	var e *llm.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v, want *providers.Error", err)
+		t.Fatalf("error %v, want *llm.Error", err)
 	}
-	if e.Kind != providers.KindStream || e.Type != "overloaded_error" || e.Code != "overloaded_error" || e.Message != "Overloaded" || e.Status != 529 {
+	if e.Kind != llm.KindStream || e.Type != "overloaded_error" || e.Code != "overloaded_error" || e.Message != "Overloaded" || e.Status != 529 {
 		t.Errorf("error %+v", e)
 	}
 	if tr.content != "tok0 tok1 " || tr.done || tr.finish != "" {
@@ -254,8 +254,8 @@ func TestStreamErrorMidway(t *testing.T) {
 func TestStreamErrorBeforeContent(t *testing.T) {
 	path := filepath.Join("testdata", "stream", "error_first.sse")
 	rec, u, err := translateStream(t, callFor(requestFor(t, path)), readFile(t, path))
-	var e *providers.Error
-	if !errors.As(err, &e) || e.Type != "api_error" || e.Kind != providers.KindStream {
+	var e *llm.Error
+	if !errors.As(err, &e) || e.Type != "api_error" || e.Kind != llm.KindStream {
 		t.Fatalf("error %v", err)
 	}
 	if rec.Body.Len() != 0 || rec.flushes != 0 {

@@ -1,9 +1,8 @@
 package anthropic
 
 import (
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // emptySchema is the input_schema of a function without parameters.
@@ -46,10 +45,10 @@ func appendTools(b []byte, tools, choice, parallel gjson.Result) []byte {
 		}
 		n++
 		b = append(b, `{"name":`...)
-		b = providers.AppendString(b, ff[0].Str)
+		b = llm.AppendString(b, ff[0].Str)
 		if d := ff[1]; d.Type == gjson.String && d.Str != "" {
 			b = append(b, `,"description":`...)
-			b = providers.AppendString(b, d.Str)
+			b = llm.AppendString(b, d.Str)
 		}
 		b = append(b, `,"input_schema":`...)
 		if p := ff[2]; p.IsObject() {
@@ -95,7 +94,7 @@ func appendTools(b []byte, tools, choice, parallel gjson.Result) []byte {
 	b = append(b, '"')
 	if name != "" {
 		b = append(b, `,"name":`...)
-		b = providers.AppendString(b, name)
+		b = llm.AppendString(b, name)
 	}
 	if noParallel && typ != "none" {
 		b = append(b, `,"disable_parallel_tool_use":true`...)
@@ -147,7 +146,7 @@ func formatToolOf(rf gjson.Result) (formatTool, bool) {
 // responseFormatTool returns the name of the forced tool serving a JSON
 // response_format in this request, or "" when there is none.
 func responseFormatTool(body []byte) string {
-	src := providers.BytesString(body)
+	src := llm.BytesString(body)
 	if hasFunctionTools(gjson.Get(src, "tools")) {
 		return ""
 	}
@@ -164,13 +163,13 @@ func responseFormatTool(body []byte) string {
 // writeMessage and the stream translation), with finish_reason "stop".
 func appendResponseFormat(b []byte, f formatTool) []byte {
 	b = append(b, `,"tools":[{"name":`...)
-	b = providers.AppendString(b, f.name)
+	b = llm.AppendString(b, f.name)
 	b = append(b, `,"description":`...)
-	b = providers.AppendString(b, f.description)
+	b = llm.AppendString(b, f.description)
 	b = append(b, `,"input_schema":`...)
 	b = append(b, f.schema...)
 	b = append(b, `}],"tool_choice":{"type":"tool","name":`...)
-	b = providers.AppendString(b, f.name)
+	b = llm.AppendString(b, f.name)
 	return append(b, '}')
 }
 

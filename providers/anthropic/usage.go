@@ -3,9 +3,8 @@ package anthropic
 import (
 	"strconv"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // usage is the token usage of a Messages API answer.
@@ -47,8 +46,8 @@ func (u *usage) read(r gjson.Result) {
 // cache, written to it, or neither.
 func (u *usage) prompt() int64 { return u.input + u.cacheRead + u.cacheCreation }
 
-func (u *usage) counted() providers.Usage {
-	return providers.Usage{PromptTokens: u.prompt(), CompletionTokens: u.output}
+func (u *usage) counted() llm.Usage {
+	return llm.Usage{PromptTokens: u.prompt(), CompletionTokens: u.output}
 }
 
 // appendUsage writes the OpenAI usage object:

@@ -13,9 +13,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/providers/openai"
-	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
 func init() {
@@ -40,7 +40,7 @@ func (Provider) CaddyModule() caddy.ModuleInfo {
 
 // ConfigureUpstream requires base_url (the resource endpoint, e.g.
 // https://my-resource.openai.azure.com) and fills in the api-version.
-func (Provider) ConfigureUpstream(u *providers.Upstream) error {
+func (Provider) ConfigureUpstream(u *llm.Upstream) error {
 	if u.BaseURL == "" {
 		return fmt.Errorf("the azure provider needs base_url, e.g. https://<resource>.openai.azure.com")
 	}
@@ -52,9 +52,9 @@ func (Provider) ConfigureUpstream(u *providers.Upstream) error {
 }
 
 // NewRequest builds the deployment request with the `api-key` header.
-func (Provider) NewRequest(ctx context.Context, c *providers.Call) (*http.Request, error) {
+func (Provider) NewRequest(ctx context.Context, c *llm.Call) (*http.Request, error) {
 	target := c.Upstream.BaseURL + "/openai/deployments/" + url.PathEscape(c.Model) +
-		c.Endpoint.String() + "?api-version=" + url.QueryEscape(c.Upstream.APIVersion)
+		c.Op.String() + "?api-version=" + url.QueryEscape(c.Upstream.APIVersion)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
 	if err != nil {
 		return nil, err
@@ -68,12 +68,12 @@ func (Provider) NewRequest(ctx context.Context, c *providers.Call) (*http.Reques
 }
 
 // WriteResponse relays the answer unchanged, as for OpenAI.
-func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+func (Provider) WriteResponse(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	return openai.Relay(w, resp, c)
 }
 
 // ReadError keeps Azure's OpenAI-shaped error bodies as they are.
-func (Provider) ReadError(resp *http.Response, body []byte, _ *providers.Call) *providers.Error {
+func (Provider) ReadError(resp *http.Response, body []byte, _ *llm.Call) *llm.Error {
 	return openai.ParseError(resp, body)
 }
 

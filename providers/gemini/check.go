@@ -3,25 +3,24 @@ package gemini
 import (
 	"strconv"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // Check skips a Gemini target for what the Gemini API cannot serve, so that
 // another candidate can: legacy completions, token-array embedding inputs,
 // logprobs, audio output, non-function tools and content parts that have no
 // Gemini equivalent.
-func (Provider) Check(c *providers.Call) error {
+func (Provider) Check(c *llm.Call) error {
 	name := c.Upstream.Name
-	src := providers.BytesString(c.Body)
-	switch c.Endpoint {
-	case providers.ChatCompletions:
+	src := llm.BytesString(c.Body)
+	switch c.Op {
+	case llm.OpChat:
 		return checkChat(name, src)
-	case providers.Embeddings:
+	case llm.OpEmbeddings:
 		return checkEmbeddings(name, src)
 	}
-	return providers.Unsupported(name, c.Endpoint.String(), "the Gemini API has no legacy completions endpoint")
+	return llm.Unsupported(name, c.Op.String(), "the Gemini API has no legacy completions endpoint")
 }
 
 func checkChat(name, src string) error {
@@ -30,27 +29,27 @@ func checkChat(name, src string) error {
 		switch key.Str {
 		case "logprobs":
 			if v.Type == gjson.True {
-				err = providers.Unsupported(name, "logprobs", "")
+				err = llm.Unsupported(name, "logprobs", "")
 			}
 		case "top_logprobs":
 			if v.Type == gjson.Number && v.Int() > 0 {
-				err = providers.Unsupported(name, "top_logprobs", "")
+				err = llm.Unsupported(name, "top_logprobs", "")
 			}
 		case "audio":
 			if v.IsObject() {
-				err = providers.Unsupported(name, "audio", "audio output is not translated")
+				err = llm.Unsupported(name, "audio", "audio output is not translated")
 			}
 		case "modalities":
 			v.ForEach(func(_, m gjson.Result) bool {
 				if m.Str != "text" {
-					err = providers.Unsupported(name, "modalities", strconv.Quote(m.Str)+" output is not translated")
+					err = llm.Unsupported(name, "modalities", strconv.Quote(m.Str)+" output is not translated")
 				}
 				return err == nil
 			})
 		case "tools":
 			v.ForEach(func(_, t gjson.Result) bool {
 				if typ := t.Get("type"); typ.Exists() && typ.Str != "function" {
-					err = providers.Unsupported(name, "tools", "tools of type "+strconv.Quote(typ.Str))
+					err = llm.Unsupported(name, "tools", "tools of type "+strconv.Quote(typ.Str))
 				}
 				return err == nil
 			})
@@ -75,10 +74,10 @@ func checkMessages(name string, messages gjson.Result) error {
 			case "text", "image_url", "input_audio", "refusal":
 			case "file":
 				if part.Get("file.file_data").Type != gjson.String {
-					err = providers.Unsupported(name, "messages[].content[].file", "only inline file_data is translated, not file_id")
+					err = llm.Unsupported(name, "messages[].content[].file", "only inline file_data is translated, not file_id")
 				}
 			default:
-				err = providers.Unsupported(name, "messages[].content[].type", "content parts of type "+strconv.Quote(typ))
+				err = llm.Unsupported(name, "messages[].content[].type", "content parts of type "+strconv.Quote(typ))
 			}
 			return err == nil
 		})
@@ -95,7 +94,7 @@ func checkEmbeddings(name, src string) error {
 	var err error
 	input.ForEach(func(_, v gjson.Result) bool {
 		if v.Type != gjson.String {
-			err = providers.Unsupported(name, "input", "only strings are embedded, not token arrays")
+			err = llm.Unsupported(name, "input", "only strings are embedded, not token arrays")
 		}
 		return err == nil
 	})

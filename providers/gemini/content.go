@@ -8,9 +8,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // contentText is the text of a message's content: the string, or its text
@@ -55,16 +54,16 @@ func appendText(b []byte, text string) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, `{"text":`...)
-	b = providers.AppendString(b, text)
+	b = llm.AppendString(b, text)
 	return append(b, '}')
 }
 
 // appendUserParts appends a user message's content parts.
-func appendUserParts(b []byte, content gjson.Result, msg int) ([]byte, *providers.Error) {
+func appendUserParts(b []byte, content gjson.Result, msg int) ([]byte, *llm.Error) {
 	if !content.IsArray() {
 		return appendText(b, content.Str), nil
 	}
-	var err *providers.Error
+	var err *llm.Error
 	j := 0
 	content.ForEach(func(_, part gjson.Result) bool {
 		param := fmt.Sprintf("messages[%d].content[%d]", msg, j)
@@ -107,7 +106,7 @@ func appendUserParts(b []byte, content gjson.Result, msg int) ([]byte, *provider
 
 // appendMedia appends an image or file reference: a data: URL as
 // inlineData, an http(s) or gs URL as fileData.
-func appendMedia(b []byte, ref, mimeType, param string) ([]byte, *providers.Error) {
+func appendMedia(b []byte, ref, mimeType, param string) ([]byte, *llm.Error) {
 	if rest, ok := strings.CutPrefix(ref, "data:"); ok {
 		meta, data, ok := strings.Cut(rest, ",")
 		if !ok {
@@ -141,11 +140,11 @@ func appendMedia(b []byte, ref, mimeType, param string) ([]byte, *providers.Erro
 	b = append(b, `{"fileData":{`...)
 	if mimeType != "" {
 		b = append(b, `"mimeType":`...)
-		b = providers.AppendString(b, mimeType)
+		b = llm.AppendString(b, mimeType)
 		b = append(b, ',')
 	}
 	b = append(b, `"fileUri":`...)
-	b = providers.AppendString(b, ref)
+	b = llm.AppendString(b, ref)
 	return append(b, "}}"...), nil
 }
 
@@ -154,9 +153,9 @@ func appendInline(b []byte, mimeType, data string) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, `{"inlineData":{"mimeType":`...)
-	b = providers.AppendString(b, mimeType)
+	b = llm.AppendString(b, mimeType)
 	b = append(b, `,"data":`...)
-	b = providers.AppendString(b, data)
+	b = llm.AppendString(b, data)
 	return append(b, "}}"...)
 }
 

@@ -8,17 +8,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
-	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
 // translateEmbeddings appends the batchEmbedContents request for an OpenAI
 // embeddings request: one EmbedContentRequest per input string, with
 // `dimensions` as outputDimensionality.
-func translateEmbeddings(b []byte, c *providers.Call) ([]byte, *providers.Error) {
-	src := providers.BytesString(c.Body)
+func translateEmbeddings(b []byte, c *llm.Call) ([]byte, *llm.Error) {
+	src := llm.BytesString(c.Body)
 	input := gjson.Get(src, "input")
 	var inputs []gjson.Result
 	switch {
@@ -44,9 +42,9 @@ func translateEmbeddings(b []byte, c *providers.Call) ([]byte, *providers.Error)
 			b = append(b, ',')
 		}
 		b = append(b, `{"model":`...)
-		b = providers.AppendString(b, model)
+		b = llm.AppendString(b, model)
 		b = append(b, `,"content":{"parts":[{"text":`...)
-		b = providers.AppendString(b, in.Str)
+		b = llm.AppendString(b, in.Str)
 		b = append(b, `}]}`...)
 		if dims.Type == gjson.Number {
 			b = append(b, `,"outputDimensionality":`...)
@@ -60,12 +58,12 @@ func translateEmbeddings(b []byte, c *providers.Call) ([]byte, *providers.Error)
 // writeEmbeddings translates a batchEmbedContents answer to an OpenAI
 // embeddings list (floats, or base64 of little-endian float32 when the
 // client asked for encoding_format base64).
-func writeEmbeddings(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
-	buf, err := providers.ReadAll(resp.Body, resp.ContentLength)
+func writeEmbeddings(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
+	buf, err := llm.ReadAll(resp.Body, resp.ContentLength)
 	if err != nil {
-		return providers.Usage{}, err
+		return llm.Usage{}, err
 	}
-	defer providers.PutBuffer(buf)
+	defer llm.PutBuffer(buf)
 	out, usage, perr := translateEmbeddingsResponse(make([]byte, 0, buf.Len()/2+256), buf.Bytes(), c)
 	if perr != nil {
 		return usage, perr
@@ -81,20 +79,20 @@ func writeEmbeddings(w *stream.Writer, resp *http.Response, c *providers.Call) (
 // sends one; batchEmbedContents usually does not, and then the prompt
 // tokens are estimated at one per four bytes of input text (at least one
 // per input), since OpenAI clients expect a count.
-func translateEmbeddingsResponse(b, body []byte, c *providers.Call) ([]byte, providers.Usage, *providers.Error) {
-	src := providers.BytesString(body)
+func translateEmbeddingsResponse(b, body []byte, c *llm.Call) ([]byte, llm.Usage, *llm.Error) {
+	src := llm.BytesString(body)
 	if !gjson.Valid(src) {
-		return nil, providers.Usage{}, unreadable("embeddings response")
+		return nil, llm.Usage{}, unreadable("embeddings response")
 	}
 	doc := gjson.Parse(src)
 	if e := doc.Get("error"); e.IsObject() {
-		return nil, providers.Usage{}, streamError(e)
+		return nil, llm.Usage{}, streamError(e)
 	}
 	embeddings := doc.Get("embeddings")
 	if !embeddings.IsArray() {
-		return nil, providers.Usage{}, unreadable("embeddings response")
+		return nil, llm.Usage{}, unreadable("embeddings response")
 	}
-	b64 := gjson.Get(providers.BytesString(c.Body), "encoding_format").Str == "base64"
+	b64 := gjson.Get(llm.BytesString(c.Body), "encoding_format").Str == "base64"
 	b = append(b, `{"object":"list","data":[`...)
 	i := 0
 	var raw []byte
@@ -136,7 +134,7 @@ func translateEmbeddingsResponse(b, body []byte, c *providers.Call) ([]byte, pro
 		return true
 	})
 	b = append(b, `],"model":`...)
-	b = providers.AppendString(b, c.Model)
+	b = llm.AppendString(b, c.Model)
 	prompt := doc.Get("usageMetadata.promptTokenCount").Int()
 	if prompt == 0 {
 		prompt = estimateInputTokens(c.Body)
@@ -146,7 +144,7 @@ func translateEmbeddingsResponse(b, body []byte, c *providers.Call) ([]byte, pro
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, prompt, 10)
 	b = append(b, "}}"...)
-	return b, providers.Usage{PromptTokens: prompt}, nil
+	return b, llm.Usage{PromptTokens: prompt}, nil
 }
 
 // estimateInputTokens is about one token per four bytes of each input, at
@@ -156,7 +154,7 @@ func estimateInputTokens(body []byte) int64 {
 	count := func(s string) {
 		n += max(int64(len(s)+3)/4, 1)
 	}
-	input := gjson.Get(providers.BytesString(body), "input")
+	input := gjson.Get(llm.BytesString(body), "input")
 	if input.Type == gjson.String {
 		count(input.Str)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
@@ -19,11 +20,11 @@ import (
 // status string is both type and code. Retry-After comes from the header,
 // else from a google.rpc.RetryInfo retryDelay; a google.rpc.BadRequest
 // field violation names the param.
-func parseError(resp *http.Response, body []byte) *providers.Error {
-	e := &providers.Error{
+func parseError(resp *http.Response, body []byte) *llm.Error {
+	e := &llm.Error{
 		Status:     resp.StatusCode,
-		Kind:       providers.KindHTTP,
-		RetryAfter: providers.ParseRetryAfter(resp.Header, now()),
+		Kind:       llm.KindHTTP,
+		RetryAfter: llm.ParseRetryAfter(resp.Header, now()),
 	}
 	trimmed := bytes.TrimSpace(body)
 	obj := gjson.Result{}
@@ -35,7 +36,7 @@ func parseError(resp *http.Response, body []byte) *providers.Error {
 		obj = doc.Get("error")
 	}
 	if !obj.IsObject() {
-		e.Type = providers.TypeForStatus(resp.StatusCode)
+		e.Type = llm.TypeForStatus(resp.StatusCode)
 		e.Code = "upstream_error"
 		e.Message = fmt.Sprintf("upstream returned %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 		if s := providers.Snippet(trimmed); s != "" {
@@ -48,8 +49,8 @@ func parseError(resp *http.Response, body []byte) *providers.Error {
 }
 
 // streamError is an error object Gemini sent inside a 2xx answer.
-func streamError(obj gjson.Result) *providers.Error {
-	e := &providers.Error{Status: http.StatusBadGateway, Kind: providers.KindStream}
+func streamError(obj gjson.Result) *llm.Error {
+	e := &llm.Error{Status: http.StatusBadGateway, Kind: llm.KindStream}
 	fillError(e, obj)
 	if c := obj.Get("code").Int(); c >= 400 && c <= 599 {
 		e.Status = int(c)
@@ -58,7 +59,7 @@ func streamError(obj gjson.Result) *providers.Error {
 }
 
 // fillError reads message, status, RetryInfo and BadRequest details.
-func fillError(e *providers.Error, obj gjson.Result) {
+func fillError(e *llm.Error, obj gjson.Result) {
 	e.Message = obj.Get("message").Str
 	if e.Message == "" {
 		e.Message = "upstream error"
@@ -66,7 +67,7 @@ func fillError(e *providers.Error, obj gjson.Result) {
 	if status := obj.Get("status").Str; status != "" {
 		e.Type, e.Code = status, status
 	} else {
-		e.Type, e.Code = providers.TypeForStatus(e.Status), "upstream_error"
+		e.Type, e.Code = llm.TypeForStatus(e.Status), "upstream_error"
 	}
 	obj.Get("details").ForEach(func(_, d gjson.Result) bool {
 		switch typ := d.Get(`\@type`).Str; {

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -39,12 +39,12 @@ func FuzzRequest(f *testing.F) {
 		if !isObject(body) {
 			return
 		}
-		for _, ep := range []providers.Endpoint{providers.ChatCompletions, providers.Embeddings} {
-			c := &providers.Call{Endpoint: ep, Body: body, Model: "m", Upstream: upstream()}
+		for _, ep := range []llm.Op{llm.OpChat, llm.OpEmbeddings} {
+			c := &llm.Call{Op: ep, Body: body, Model: "m", Upstream: upstream()}
 			_ = Provider{}.Check(c)
 			var out []byte
-			var err *providers.Error
-			if ep == providers.ChatCompletions {
+			var err *llm.Error
+			if ep == llm.OpChat {
 				out, err = translateChat(nil, c)
 			} else {
 				out, err = translateEmbeddings(nil, c)

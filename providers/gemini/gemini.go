@@ -49,6 +49,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -79,7 +80,7 @@ func (Provider) CaddyModule() caddy.ModuleInfo {
 
 // ConfigureUpstream fills in the public endpoint when base_url is unset and
 // the default path version when api_version is.
-func (Provider) ConfigureUpstream(u *providers.Upstream) error {
+func (Provider) ConfigureUpstream(u *llm.Upstream) error {
 	if u.BaseURL == "" {
 		u.BaseURL = DefaultBaseURL
 	}
@@ -98,24 +99,24 @@ var (
 
 // NewRequest builds the Gemini request for c: the translated body, the
 // method URL and the `x-goog-api-key` header.
-func (Provider) NewRequest(ctx context.Context, c *providers.Call) (*http.Request, error) {
+func (Provider) NewRequest(ctx context.Context, c *llm.Call) (*http.Request, error) {
 	var (
 		body   []byte
 		method string
-		err    *providers.Error
+		err    *llm.Error
 	)
-	switch c.Endpoint {
-	case providers.ChatCompletions:
+	switch c.Op {
+	case llm.OpChat:
 		body, err = translateChat(nil, c)
 		method = ":generateContent"
 		if c.Stream {
 			method = ":streamGenerateContent?alt=sse"
 		}
-	case providers.Embeddings:
+	case llm.OpEmbeddings:
 		body, err = translateEmbeddings(nil, c)
 		method = ":batchEmbedContents"
 	default:
-		return nil, providers.Unsupported(c.Upstream.Name, c.Endpoint.String(), "the Gemini API has no such endpoint")
+		return nil, llm.Unsupported(c.Upstream.Name, c.Op.String(), "the Gemini API has no such endpoint")
 	}
 	if err != nil {
 		return nil, err
@@ -127,7 +128,7 @@ func (Provider) NewRequest(ctx context.Context, c *providers.Call) (*http.Reques
 		return nil, rerr
 	}
 	req.Header["Content-Type"] = jsonContentType
-	if c.Stream && c.Endpoint == providers.ChatCompletions {
+	if c.Stream && c.Op == llm.OpChat {
 		req.Header["Accept"] = eventStreamValue
 	}
 	if key := c.Key(); key != "" {
@@ -140,7 +141,7 @@ func (Provider) NewRequest(ctx context.Context, c *providers.Call) (*http.Reques
 // methodURL is `{base_url}/{api_version}/models/{model}{method}` (or
 // `tunedModels/{name}` for a model so named). The model is path-escaped so
 // that it cannot add path segments or a query.
-func methodURL(c *providers.Call, method string) string {
+func methodURL(c *llm.Call, method string) string {
 	version := c.Upstream.APIVersion
 	if version == "" {
 		version = DefaultAPIVersion
@@ -162,9 +163,9 @@ func methodURL(c *providers.Call, method string) string {
 
 // WriteResponse translates a 2xx Gemini answer to OpenAI's format: a JSON
 // body whole, an event stream chunk by chunk.
-func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+func (Provider) WriteResponse(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	switch {
-	case c.Endpoint == providers.Embeddings:
+	case c.Op == llm.OpEmbeddings:
 		return writeEmbeddings(w, resp, c)
 	case c.Stream:
 		return writeStream(w, resp, c)
@@ -173,7 +174,7 @@ func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *provider
 }
 
 // ReadError reads Google's error shape (see parseError).
-func (Provider) ReadError(resp *http.Response, body []byte, c *providers.Call) *providers.Error {
+func (Provider) ReadError(resp *http.Response, body []byte, c *llm.Call) *llm.Error {
 	return parseError(resp, body)
 }
 

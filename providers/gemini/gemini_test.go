@@ -13,7 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -28,14 +28,14 @@ func TestModuleRegistered(t *testing.T) {
 }
 
 func TestConfigureUpstream(t *testing.T) {
-	u := &providers.Upstream{Name: "g"}
+	u := &llm.Upstream{Name: "g"}
 	if err := (Provider{}).ConfigureUpstream(u); err != nil {
 		t.Fatal(err)
 	}
 	if u.BaseURL != DefaultBaseURL || u.APIVersion != "v1beta" {
 		t.Fatalf("defaults: %+v", u)
 	}
-	u = &providers.Upstream{Name: "g", BaseURL: "http://127.0.0.1:1/gem/", APIVersion: "/v1/"}
+	u = &llm.Upstream{Name: "g", BaseURL: "http://127.0.0.1:1/gem/", APIVersion: "/v1/"}
 	_ = (Provider{}).ConfigureUpstream(u)
 	if u.BaseURL != "http://127.0.0.1:1/gem" || u.APIVersion != "v1" {
 		t.Fatalf("trimmed: %+v", u)
@@ -47,7 +47,7 @@ func TestNewRequest(t *testing.T) {
 	emb := []byte(`{"model":"x","input":"hi"}`)
 	tests := []struct {
 		name      string
-		ep        providers.Endpoint
+		ep        llm.Op
 		body      []byte
 		model     string
 		stream    bool
@@ -57,27 +57,27 @@ func TestNewRequest(t *testing.T) {
 		wantURL   string
 		wantKey   string
 	}{
-		{"chat", providers.ChatCompletions, chat, "gemini-2.0-flash", false, "", "AIza-target", "",
+		{"chat", llm.OpChat, chat, "gemini-2.0-flash", false, "", "AIza-target", "",
 			"https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent", "AIza-target"},
-		{"stream", providers.ChatCompletions, chat, "gemini-2.0-flash", true, "v1beta", "AIza-target", "",
+		{"stream", llm.OpChat, chat, "gemini-2.0-flash", true, "v1beta", "AIza-target", "",
 			"https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", "AIza-target"},
-		{"api_version", providers.ChatCompletions, chat, "models/gemini-pro", false, "v1", "", "client-key",
+		{"api_version", llm.OpChat, chat, "models/gemini-pro", false, "v1", "", "client-key",
 			"https://generativelanguage.googleapis.com/v1/models/gemini-pro:generateContent", "client-key"},
-		{"tuned", providers.ChatCompletions, chat, "tunedModels/my-model-7", false, "", "k1", "",
+		{"tuned", llm.OpChat, chat, "tunedModels/my-model-7", false, "", "k1", "",
 			"https://generativelanguage.googleapis.com/v1beta/tunedModels/my-model-7:generateContent", "k1"},
-		{"escaped", providers.ChatCompletions, chat, "a/../b?key=x", false, "", "k1", "",
+		{"escaped", llm.OpChat, chat, "a/../b?key=x", false, "", "k1", "",
 			"https://generativelanguage.googleapis.com/v1beta/models/a%2F..%2Fb%3Fkey=x:generateContent", "k1"},
-		{"embeddings", providers.Embeddings, emb, "text-embedding-004", true, "", "k1", "client-ignored",
+		{"embeddings", llm.OpEmbeddings, emb, "text-embedding-004", true, "", "k1", "client-ignored",
 			"https://generativelanguage.googleapis.com/v1beta/models/text-embedding-004:batchEmbedContents", "k1"},
-		{"no key", providers.ChatCompletions, chat, "m", false, "", "", "",
+		{"no key", llm.OpChat, chat, "m", false, "", "", "",
 			"https://generativelanguage.googleapis.com/v1beta/models/m:generateContent", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u := &providers.Upstream{Name: "g", APIKey: tt.targetKey, APIVersion: tt.version,
+			u := &llm.Upstream{Name: "g", APIKey: tt.targetKey, APIVersion: tt.version,
 				Header: http.Header{"X-Extra": {"1"}}}
 			_ = (Provider{}).ConfigureUpstream(u)
-			c := &providers.Call{Endpoint: tt.ep, Body: tt.body, Model: tt.model, Stream: tt.stream,
+			c := &llm.Call{Op: tt.ep, Body: tt.body, Model: tt.model, Stream: tt.stream,
 				ClientKey: tt.clientKey, Upstream: u}
 			req, err := Provider{}.NewRequest(context.Background(), c)
 			if err != nil {
@@ -114,20 +114,20 @@ func TestNewRequest(t *testing.T) {
 func TestNewRequestRefusesBadInput(t *testing.T) {
 	tests := []struct {
 		name, body, param string
-		ep                providers.Endpoint
+		ep                llm.Op
 	}{
-		{"bad image URL", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://x/y.png"}}]}]}`, "messages[0].content[0].image_url", providers.ChatCompletions},
-		{"bad role", `{"messages":[{"role":"robot","content":"x"}]}`, "messages[0].role", providers.ChatCompletions},
-		{"orphan tool result", `{"messages":[{"role":"tool","content":"x"}]}`, "messages[0].tool_call_id", providers.ChatCompletions},
-		{"token array", `{"input":[[1,2,3]]}`, "input", providers.Embeddings},
-		{"no input", `{"input":[]}`, "input", providers.Embeddings},
+		{"bad image URL", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://x/y.png"}}]}]}`, "messages[0].content[0].image_url", llm.OpChat},
+		{"bad role", `{"messages":[{"role":"robot","content":"x"}]}`, "messages[0].role", llm.OpChat},
+		{"orphan tool result", `{"messages":[{"role":"tool","content":"x"}]}`, "messages[0].tool_call_id", llm.OpChat},
+		{"token array", `{"input":[[1,2,3]]}`, "input", llm.OpEmbeddings},
+		{"no input", `{"input":[]}`, "input", llm.OpEmbeddings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &providers.Call{Endpoint: tt.ep, Body: []byte(tt.body), Model: "m", Upstream: upstream()}
+			c := &llm.Call{Op: tt.ep, Body: []byte(tt.body), Model: "m", Upstream: upstream()}
 			_, err := Provider{}.NewRequest(context.Background(), c)
-			var e *providers.Error
-			if !errors.As(err, &e) || e.Status != 400 || e.Kind != providers.KindHTTP || e.Param != tt.param {
+			var e *llm.Error
+			if !errors.As(err, &e) || e.Status != 400 || e.Kind != llm.KindHTTP || e.Param != tt.param {
 				t.Fatalf("error %#v, want a 400 naming %s", err, tt.param)
 			}
 		})
@@ -137,24 +137,24 @@ func TestNewRequestRefusesBadInput(t *testing.T) {
 func TestCheck(t *testing.T) {
 	tests := []struct {
 		name  string
-		ep    providers.Endpoint
+		ep    llm.Op
 		body  string
 		param string // "" = supported
 	}{
-		{"chat", providers.ChatCompletions, `{"messages":[{"role":"user","content":[{"type":"text","text":"x"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}}]}],"n":3,"logprobs":false}`, ""},
-		{"completions", providers.Completions, `{"prompt":"x"}`, "/completions"},
-		{"logprobs", providers.ChatCompletions, `{"messages":[],"logprobs":true}`, "logprobs"},
-		{"top_logprobs", providers.ChatCompletions, `{"messages":[],"top_logprobs":2}`, "top_logprobs"},
-		{"audio out", providers.ChatCompletions, `{"messages":[],"modalities":["text","audio"],"audio":{"voice":"x"}}`, "modalities"},
-		{"custom tool", providers.ChatCompletions, `{"messages":[],"tools":[{"type":"custom","custom":{"name":"x"}}]}`, "tools"},
-		{"file id", providers.ChatCompletions, `{"messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}`, "messages[].content[].file"},
-		{"unknown part", providers.ChatCompletions, `{"messages":[{"role":"user","content":[{"type":"video","video":{}}]}]}`, "messages[].content[].type"},
-		{"embeddings", providers.Embeddings, `{"input":["a","b"],"dimensions":8}`, ""},
-		{"token embeddings", providers.Embeddings, `{"input":[1,2,3]}`, "input"},
+		{"chat", llm.OpChat, `{"messages":[{"role":"user","content":[{"type":"text","text":"x"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}}]}],"n":3,"logprobs":false}`, ""},
+		{"completions", llm.OpCompletions, `{"prompt":"x"}`, "/completions"},
+		{"logprobs", llm.OpChat, `{"messages":[],"logprobs":true}`, "logprobs"},
+		{"top_logprobs", llm.OpChat, `{"messages":[],"top_logprobs":2}`, "top_logprobs"},
+		{"audio out", llm.OpChat, `{"messages":[],"modalities":["text","audio"],"audio":{"voice":"x"}}`, "modalities"},
+		{"custom tool", llm.OpChat, `{"messages":[],"tools":[{"type":"custom","custom":{"name":"x"}}]}`, "tools"},
+		{"file id", llm.OpChat, `{"messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}`, "messages[].content[].file"},
+		{"unknown part", llm.OpChat, `{"messages":[{"role":"user","content":[{"type":"video","video":{}}]}]}`, "messages[].content[].type"},
+		{"embeddings", llm.OpEmbeddings, `{"input":["a","b"],"dimensions":8}`, ""},
+		{"token embeddings", llm.OpEmbeddings, `{"input":[1,2,3]}`, "input"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &providers.Call{Endpoint: tt.ep, Body: []byte(tt.body), Model: "m", Upstream: upstream()}
+			c := &llm.Call{Op: tt.ep, Body: []byte(tt.body), Model: "m", Upstream: upstream()}
 			err := Provider{}.Check(c)
 			if tt.param == "" {
 				if err != nil {
@@ -162,7 +162,7 @@ func TestCheck(t *testing.T) {
 				}
 				return
 			}
-			var e *providers.Error
+			var e *llm.Error
 			if !errors.As(err, &e) || e.Code != "unsupported" || e.Status != 400 || e.Param != tt.param || !strings.Contains(e.Message, `"gem"`) {
 				t.Fatalf("got %#v, want unsupported %s naming the target", err, tt.param)
 			}
@@ -206,7 +206,7 @@ func TestReadError(t *testing.T) {
 				resp.Header = http.Header{}
 			}
 			e := Provider{}.ReadError(resp, []byte(tt.body), chatCall(nil, false, false))
-			if e.Status != tt.status || e.Kind != providers.KindHTTP || e.Type != tt.typ || e.Code != tt.code ||
+			if e.Status != tt.status || e.Kind != llm.KindHTTP || e.Type != tt.typ || e.Code != tt.code ||
 				e.Param != tt.param || e.Message != tt.msg || e.RetryAfter != tt.retryAfter || e.Body != nil {
 				t.Fatalf("got %+v", e)
 			}
@@ -221,8 +221,8 @@ func TestStreamErrorBeforeCommit(t *testing.T) {
 	w := stream.NewWriter(rec)
 	body := "data: {\"error\":{\"code\":429,\"message\":\"Resource has been exhausted\",\"status\":\"RESOURCE_EXHAUSTED\"}}\r\n\r\n"
 	_, err := Provider{}.WriteResponse(w, sseResponse([]byte(body)), chatCall(nil, true, false))
-	var e *providers.Error
-	if !errors.As(err, &e) || e.Kind != providers.KindStream || e.Code != "RESOURCE_EXHAUSTED" || e.Status != 429 {
+	var e *llm.Error
+	if !errors.As(err, &e) || e.Kind != llm.KindStream || e.Code != "RESOURCE_EXHAUSTED" || e.Status != 429 {
 		t.Fatalf("error %#v", err)
 	}
 	if w.Committed() || rec.Body.Len() != 0 {
@@ -235,8 +235,8 @@ func TestStreamUnreadable(t *testing.T) {
 	rec := httptest.NewRecorder()
 	w := stream.NewWriter(rec)
 	_, err := Provider{}.WriteResponse(w, sseResponse([]byte("data: not json\n\n")), chatCall(nil, true, false))
-	var e *providers.Error
-	if !errors.As(err, &e) || e.Kind != providers.KindInvalid || w.Committed() {
+	var e *llm.Error
+	if !errors.As(err, &e) || e.Kind != llm.KindInvalid || w.Committed() {
 		t.Fatalf("error %#v, committed %v", err, w.Committed())
 	}
 }
@@ -247,7 +247,7 @@ func TestResponseUnreadable(t *testing.T) {
 		rec := httptest.NewRecorder()
 		w := stream.NewWriter(rec)
 		_, err := Provider{}.WriteResponse(w, jsonResponse([]byte(body)), chatCall(nil, false, false))
-		var e *providers.Error
+		var e *llm.Error
 		if !errors.As(err, &e) || w.Committed() {
 			t.Fatalf("%q: error %#v, committed %v", body, err, w.Committed())
 		}

@@ -1,9 +1,8 @@
 package gemini
 
 import (
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // appendGenerationConfig appends generationConfig when any of its fields is
@@ -30,7 +29,7 @@ func appendGenerationConfig(b []byte, f *chatFields) []byte {
 	case f.stop.Type == gjson.String && f.stop.Str != "":
 		field("stopSequences")
 		b = append(b, '[')
-		b = providers.AppendString(b, f.stop.Str)
+		b = llm.AppendString(b, f.stop.Str)
 		b = append(b, ']')
 	case f.stop.IsArray() && !isEmpty(f.stop.Raw):
 		field("stopSequences")
@@ -42,7 +41,7 @@ func appendGenerationConfig(b []byte, f *chatFields) []byte {
 					b = append(b, ',')
 				}
 				k++
-				b = providers.AppendString(b, s.Str)
+				b = llm.AppendString(b, s.Str)
 			}
 			return true
 		})

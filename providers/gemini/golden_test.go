@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -40,13 +40,13 @@ func deterministicHex(n int) string {
 
 func resetIDs() { hexCounter = 0 }
 
-func upstream() *providers.Upstream {
-	return &providers.Upstream{Name: "gem", BaseURL: DefaultBaseURL, APIKey: "AIza-test-key", APIVersion: DefaultAPIVersion}
+func upstream() *llm.Upstream {
+	return &llm.Upstream{Name: "gem", BaseURL: DefaultBaseURL, APIKey: "AIza-test-key", APIVersion: DefaultAPIVersion}
 }
 
-func chatCall(body []byte, stream, includeUsage bool) *providers.Call {
-	return &providers.Call{
-		Endpoint: providers.ChatCompletions, Body: body, ClientModel: "client-model",
+func chatCall(body []byte, stream, includeUsage bool) *llm.Call {
+	return &llm.Call{
+		Op: llm.OpChat, Body: body, ClientModel: "client-model",
 		Model: "gemini-2.0-flash", Stream: stream, IncludeUsage: includeUsage, Upstream: upstream(),
 	}
 }
@@ -184,7 +184,7 @@ func TestGoldenStreams(t *testing.T) {
 
 // runStream translates an upstream SSE body and returns the client's bytes
 // followed by the `# error:` and `# usage:` lines.
-func runStream(t testing.TB, body []byte, includeUsage bool) ([]byte, providers.Usage, error) {
+func runStream(t testing.TB, body []byte, includeUsage bool) ([]byte, llm.Usage, error) {
 	rec := httptest.NewRecorder()
 	w := stream.NewWriter(rec)
 	c := chatCall([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}`), true, includeUsage)
@@ -198,7 +198,7 @@ func runStream(t testing.TB, body []byte, includeUsage bool) ([]byte, providers.
 	switch e := err.(type) {
 	case nil:
 		out = append(out, "# error: none\n"...)
-	case *providers.Error:
+	case *llm.Error:
 		out = fmt.Appendf(out, "# error: kind=%d status=%d type=%s code=%s message=%q\n", e.Kind, e.Status, e.Type, e.Code, e.Message)
 	default:
 		out = fmt.Appendf(out, "# error: %v\n", err)
@@ -231,7 +231,7 @@ func TestGoldenEmbeddings(t *testing.T) {
 		base := strings.TrimSuffix(in, ".openai.json")
 		t.Run(filepath.Base(base), func(t *testing.T) {
 			body := readFile(t, in)
-			c := &providers.Call{Endpoint: providers.Embeddings, Body: body, Model: modelOf(t, body), Upstream: upstream()}
+			c := &llm.Call{Op: llm.OpEmbeddings, Body: body, Model: modelOf(t, body), Upstream: upstream()}
 			req, err := translateEmbeddings(nil, c)
 			if err != nil {
 				t.Fatal(err)

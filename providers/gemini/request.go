@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // chatFields are the parts of an OpenAI chat request that are translated.
@@ -34,9 +33,9 @@ type chatFields struct {
 // Parameters with no Gemini equivalent that do not change the answer's
 // meaning (user, logit_bias, parallel_tool_calls, store, metadata, …) are
 // dropped; those that would are refused by Check.
-func translateChat(b []byte, c *providers.Call) ([]byte, *providers.Error) {
+func translateChat(b []byte, c *llm.Call) ([]byte, *llm.Error) {
 	var f chatFields
-	gjson.Parse(providers.BytesString(c.Body)).ForEach(func(k, v gjson.Result) bool {
+	gjson.Parse(llm.BytesString(c.Body)).ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "messages":
 			f.messages = v
@@ -94,9 +93,9 @@ func translateChat(b []byte, c *providers.Call) ([]byte, *providers.Error) {
 }
 
 // invalid is a 400 for a request the router cannot translate.
-func invalid(param, format string, args ...any) *providers.Error {
-	return &providers.Error{
-		Status: http.StatusBadRequest, Kind: providers.KindHTTP,
+func invalid(param, format string, args ...any) *llm.Error {
+	return &llm.Error{
+		Status: http.StatusBadRequest, Kind: llm.KindHTTP,
 		Message: fmt.Sprintf(format, args...),
 		Type:    "invalid_request_error", Code: "invalid_request", Param: param,
 	}
@@ -113,8 +112,8 @@ type converter struct {
 
 type toolCall struct{ id, name string }
 
-func (cv *converter) messages(msgs gjson.Result) *providers.Error {
-	var err *providers.Error
+func (cv *converter) messages(msgs gjson.Result) *llm.Error {
+	var err *llm.Error
 	i := 0
 	msgs.ForEach(func(_, m gjson.Result) bool {
 		err = cv.message(i, m)
@@ -124,13 +123,13 @@ func (cv *converter) messages(msgs gjson.Result) *providers.Error {
 	return err
 }
 
-func (cv *converter) message(i int, m gjson.Result) *providers.Error {
+func (cv *converter) message(i int, m gjson.Result) *llm.Error {
 	if !m.IsObject() {
 		return invalid(fmt.Sprintf("messages[%d]", i), "messages[%d] must be an object", i)
 	}
 	content := m.Get("content")
 	cv.parts = cv.parts[:0]
-	var err *providers.Error
+	var err *llm.Error
 	switch role := m.Get("role").Str; role {
 	case "system", "developer":
 		cv.sys = appendTextParts(cv.sys, content)

@@ -4,20 +4,18 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
-	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
 // writeChat translates a generateContent answer to a chat.completion. The
 // body is read whole first, so a failure while reading it can be retried.
-func writeChat(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
-	buf, err := providers.ReadAll(resp.Body, resp.ContentLength)
+func writeChat(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
+	buf, err := llm.ReadAll(resp.Body, resp.ContentLength)
 	if err != nil {
-		return providers.Usage{}, err
+		return llm.Usage{}, err
 	}
-	defer providers.PutBuffer(buf)
+	defer llm.PutBuffer(buf)
 	out, usage, perr := translateResponse(make([]byte, 0, buf.Len()+256), buf.Bytes(), c.Model)
 	if perr != nil {
 		return usage, perr
@@ -33,24 +31,24 @@ func writeChat(w *stream.Writer, resp *http.Response, c *providers.Call) (provid
 // thought parts → reasoning_content, functionCall parts → tool_calls with
 // arguments as JSON strings and made-up ids, finishReason mapped,
 // usageMetadata → usage; `model` is the upstream model called.
-func translateResponse(b, body []byte, model string) ([]byte, providers.Usage, *providers.Error) {
-	src := providers.BytesString(body)
+func translateResponse(b, body []byte, model string) ([]byte, llm.Usage, *llm.Error) {
+	src := llm.BytesString(body)
 	if !gjson.Valid(src) {
-		return nil, providers.Usage{}, unreadable("response")
+		return nil, llm.Usage{}, unreadable("response")
 	}
 	doc := gjson.Parse(src)
 	if !doc.IsObject() {
-		return nil, providers.Usage{}, unreadable("response")
+		return nil, llm.Usage{}, unreadable("response")
 	}
 	if e := doc.Get("error"); e.IsObject() {
-		return nil, providers.Usage{}, streamError(e)
+		return nil, llm.Usage{}, streamError(e)
 	}
 	b = append(b, `{"id":`...)
-	b = providers.AppendString(b, responseID(doc))
+	b = llm.AppendString(b, responseID(doc))
 	b = append(b, `,"object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, now().Unix(), 10)
 	b = append(b, `,"model":`...)
-	b = providers.AppendString(b, model)
+	b = llm.AppendString(b, model)
 	b = append(b, `,"choices":[`...)
 	cands := doc.Get("candidates")
 	n := 0
@@ -66,7 +64,7 @@ func translateResponse(b, body []byte, model string) ([]byte, providers.Usage, *
 		b = append(b, `{"index":0,"message":{"role":"assistant","content":null,"refusal":null},"logprobs":null,"finish_reason":"content_filter"}`...)
 	}
 	b = append(b, "],"...)
-	var usage providers.Usage
+	var usage llm.Usage
 	b, usage = appendUsage(b, doc.Get("usageMetadata"))
 	return append(b, '}'), usage, nil
 }
@@ -110,13 +108,13 @@ func appendChoice(b []byte, cand gjson.Result, pos int) []byte {
 		return true
 	})
 	if hasText {
-		b = providers.AppendString(b, providers.BytesString(text))
+		b = llm.AppendString(b, llm.BytesString(text))
 	} else {
 		b = append(b, "null"...)
 	}
 	if len(reasoning) > 0 {
 		b = append(b, `,"reasoning_content":`...)
-		b = providers.AppendString(b, providers.BytesString(reasoning))
+		b = llm.AppendString(b, llm.BytesString(reasoning))
 	}
 	if calls > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -153,14 +151,14 @@ func appendToolCall(b []byte, index int, fc gjson.Result, signature string) []by
 		b = append(b, ',')
 	}
 	b = append(b, `"id":`...)
-	b = providers.AppendString(b, toolCallID(signature))
+	b = llm.AppendString(b, toolCallID(signature))
 	b = append(b, `,"type":"function","function":{"name":`...)
-	b = providers.AppendString(b, fc.Get("name").Str)
+	b = llm.AppendString(b, fc.Get("name").Str)
 	b = append(b, `,"arguments":`...)
 	args := fc.Get("args")
 	if args.IsObject() {
 		var scratch [256]byte
-		b = providers.AppendString(b, providers.BytesString(appendCompact(scratch[:0], args.Raw)))
+		b = llm.AppendString(b, llm.BytesString(appendCompact(scratch[:0], args.Raw)))
 	} else {
 		b = append(b, `"{}"`...)
 	}
@@ -222,7 +220,7 @@ func finishReason(reason string, toolCalls bool) string {
 // candidatesTokenCount plus thoughtsTokenCount; cachedContentTokenCount
 // and thoughtsTokenCount are also given as cached_tokens and
 // reasoning_tokens.
-func appendUsage(b []byte, u gjson.Result) ([]byte, providers.Usage) {
+func appendUsage(b []byte, u gjson.Result) ([]byte, llm.Usage) {
 	prompt := u.Get("promptTokenCount").Int() + u.Get("toolUsePromptTokenCount").Int()
 	thoughts := u.Get("thoughtsTokenCount").Int()
 	completion := u.Get("candidatesTokenCount").Int() + thoughts
@@ -237,13 +235,13 @@ func appendUsage(b []byte, u gjson.Result) ([]byte, providers.Usage) {
 	b = append(b, `},"completion_tokens_details":{"reasoning_tokens":`...)
 	b = strconv.AppendInt(b, thoughts, 10)
 	b = append(b, "}}"...)
-	return b, providers.Usage{PromptTokens: prompt, CompletionTokens: completion}
+	return b, llm.Usage{PromptTokens: prompt, CompletionTokens: completion}
 }
 
 // unreadable is the failure for an answer that is not Gemini's JSON.
-func unreadable(what string) *providers.Error {
-	return &providers.Error{
-		Status: http.StatusBadGateway, Kind: providers.KindInvalid,
+func unreadable(what string) *llm.Error {
+	return &llm.Error{
+		Status: http.StatusBadGateway, Kind: llm.KindInvalid,
 		Message: "gemini sent an unreadable " + what,
 		Type:    "upstream_error", Code: "upstream_error",
 	}

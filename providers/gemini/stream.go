@@ -8,7 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -23,7 +23,7 @@ var noCache = []string{"no-cache"}
 // event (see streamTranslator), flushing whenever no further upstream bytes
 // are already waiting, and ends it with `data: [DONE]`, which Gemini does
 // not send.
-func writeStream(w *stream.Writer, resp *http.Response, c *providers.Call) (usage providers.Usage, err error) {
+func writeStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage llm.Usage, err error) {
 	r := stream.NewReader(resp.Body)
 	defer r.Release()
 	t := newStreamTranslator(c)
@@ -71,7 +71,7 @@ func writeStream(w *stream.Writer, resp *http.Response, c *providers.Call) (usag
 			return usage, err
 		}
 	}
-	if err := stream.WriteDone(w); err != nil {
+	if err := llm.WriteDone(w); err != nil {
 		return usage, err
 	}
 	return usage, w.Flush()
@@ -84,7 +84,7 @@ func writeStream(w *stream.Writer, resp *http.Response, c *providers.Call) (usag
 // whole, so one delta holds its name and all of its arguments), and a
 // finishReason ends its choice. Usage is the last usageMetadata seen.
 type streamTranslator struct {
-	call     *providers.Call
+	call     *llm.Call
 	head     []byte // `{"id":…,"object":…,"created":…,"model":…,` of every chunk
 	choices  []choiceState
 	meta     []byte // the last usageMetadata, raw
@@ -100,12 +100,12 @@ type choiceState struct {
 	calls   int  // tool calls sent so far
 }
 
-func newStreamTranslator(c *providers.Call) *streamTranslator {
+func newStreamTranslator(c *llm.Call) *streamTranslator {
 	return &streamTranslator{call: c}
 }
 
 // write sends one chunk, setting the headers before the first.
-func (t *streamTranslator) write(w *stream.Writer, data []byte) error {
+func (t *streamTranslator) write(w llm.ResponseWriter, data []byte) error {
 	if !w.Committed() {
 		h := w.Header()
 		h["Content-Type"] = eventStreamValue
@@ -117,8 +117,8 @@ func (t *streamTranslator) write(w *stream.Writer, data []byte) error {
 // frame translates one event's data; it returns nil when the frame carries
 // nothing for the client (e.g. usage only). The returned slice is valid
 // until the next call.
-func (t *streamTranslator) frame(data []byte) ([]byte, *providers.Error) {
-	src := providers.BytesString(data)
+func (t *streamTranslator) frame(data []byte) ([]byte, *llm.Error) {
+	src := llm.BytesString(data)
 	if !gjson.Valid(src) {
 		return nil, unreadable("stream event")
 	}
@@ -131,7 +131,7 @@ func (t *streamTranslator) frame(data []byte) ([]byte, *providers.Error) {
 	}
 	if e := doc.Get("error"); e.Exists() && e.Type != gjson.Null {
 		if !e.IsObject() {
-			return nil, &providers.Error{Status: http.StatusBadGateway, Kind: providers.KindStream,
+			return nil, &llm.Error{Status: http.StatusBadGateway, Kind: llm.KindStream,
 				Message: e.String(), Type: "upstream_error", Code: "upstream_error"}
 		}
 		return nil, streamError(e)
@@ -142,11 +142,11 @@ func (t *streamTranslator) frame(data []byte) ([]byte, *providers.Error) {
 	}
 	if t.head == nil {
 		t.head = append(t.head, `{"id":`...)
-		t.head = providers.AppendString(t.head, responseID(doc))
+		t.head = llm.AppendString(t.head, responseID(doc))
 		t.head = append(t.head, `,"object":"chat.completion.chunk","created":`...)
 		t.head = strconv.AppendInt(t.head, now().Unix(), 10)
 		t.head = append(t.head, `,"model":`...)
-		t.head = providers.AppendString(t.head, t.call.Model)
+		t.head = llm.AppendString(t.head, t.call.Model)
 		t.head = append(t.head, ',')
 	}
 	b := append(t.out[:0], t.head...)
@@ -232,11 +232,11 @@ func (t *streamTranslator) appendChoiceDelta(b []byte, cand gjson.Result, pos, o
 	})
 	if hasText || !cs.started {
 		field(`"content":`)
-		b = providers.AppendString(b, providers.BytesString(text))
+		b = llm.AppendString(b, llm.BytesString(text))
 	}
 	if len(reasoning) > 0 {
 		field(`"reasoning_content":`)
-		b = providers.AppendString(b, providers.BytesString(reasoning))
+		b = llm.AppendString(b, llm.BytesString(reasoning))
 	}
 	if calls > 0 {
 		field(`"tool_calls":[`)
@@ -275,13 +275,13 @@ func (t *streamTranslator) appendChoiceDelta(b []byte, cand gjson.Result, pos, o
 // usage is what the stream counted: the last usageMetadata, else an
 // estimate (the prompt at about four bytes per token, one token per chunk)
 // for a stream that failed before Gemini sent any.
-func (t *streamTranslator) usage() providers.Usage {
+func (t *streamTranslator) usage() llm.Usage {
 	if t.sawUsage {
 		_, u := appendUsage(nil, gjson.ParseBytes(t.meta))
 		return u
 	}
-	prompt := gjson.Get(providers.BytesString(t.call.Body), "messages")
-	return providers.Usage{PromptTokens: int64(len(prompt.Raw)+3) / 4, CompletionTokens: t.chunks}
+	prompt := gjson.Get(llm.BytesString(t.call.Body), "messages")
+	return llm.Usage{PromptTokens: int64(len(prompt.Raw)+3) / 4, CompletionTokens: t.chunks}
 }
 
 // usageChunk is the chunk with `choices: []` and the usage, sent last when

@@ -3,9 +3,8 @@ package gemini
 import (
 	"strings"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // appendFunctionCalls appends an assistant's tool_calls as functionCall
@@ -26,13 +25,13 @@ func appendFunctionCall(b []byte, name, args, signature string) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, `{"functionCall":{"name":`...)
-	b = providers.AppendString(b, name)
+	b = llm.AppendString(b, name)
 	b = append(b, `,"args":`...)
 	b = appendArgs(b, args)
 	b = append(b, '}')
 	if signature != "" {
 		b = append(b, `,"thoughtSignature":`...)
-		b = providers.AppendString(b, signature)
+		b = llm.AppendString(b, signature)
 	}
 	return append(b, '}')
 }
@@ -49,7 +48,7 @@ func appendArgs(b []byte, args string) []byte {
 		return appendCompact(b, trimmed)
 	}
 	b = append(b, `{"arguments":`...)
-	b = providers.AppendString(b, args)
+	b = llm.AppendString(b, args)
 	return append(b, '}')
 }
 
@@ -60,14 +59,14 @@ func appendFunctionResponse(b []byte, name string, content gjson.Result) []byte 
 		b = append(b, ',')
 	}
 	b = append(b, `{"functionResponse":{"name":`...)
-	b = providers.AppendString(b, name)
+	b = llm.AppendString(b, name)
 	b = append(b, `,"response":`...)
 	text := contentText(content)
 	if trimmed := strings.TrimSpace(text); len(trimmed) > 0 && trimmed[0] == '{' && gjson.Valid(trimmed) {
 		b = appendCompact(b, trimmed)
 	} else {
 		b = append(b, `{"content":`...)
-		b = providers.AppendString(b, text)
+		b = llm.AppendString(b, text)
 		b = append(b, '}')
 	}
 	return append(b, "}}"...)
@@ -88,10 +87,10 @@ func appendTools(b []byte, tools, choice gjson.Result) []byte {
 		}
 		n++
 		b = append(b, `{"name":`...)
-		b = providers.AppendString(b, fn.Get("name").Str)
+		b = llm.AppendString(b, fn.Get("name").Str)
 		if d := fn.Get("description"); d.Type == gjson.String && d.Str != "" {
 			b = append(b, `,"description":`...)
-			b = providers.AppendString(b, d.Str)
+			b = llm.AppendString(b, d.Str)
 		}
 		if p := fn.Get("parameters"); !isEmptyObjectSchema(p) {
 			b = append(b, `,"parameters":`...)
@@ -128,7 +127,7 @@ func appendTools(b []byte, tools, choice gjson.Result) []byte {
 	b = append(b, '"')
 	if name != "" {
 		b = append(b, `,"allowedFunctionNames":[`...)
-		b = providers.AppendString(b, name)
+		b = llm.AppendString(b, name)
 		b = append(b, ']')
 	}
 	return append(b, "}}"...)

@@ -10,9 +10,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // answer is what the mock says to one call.
@@ -27,10 +26,10 @@ type answer struct {
 
 var ids atomic.Uint64
 
-func (p *Provider) answer(c *providers.Call) *answer {
-	src := providers.BytesString(c.Body)
+func (p *Provider) answer(c *llm.Call) *answer {
+	src := llm.BytesString(c.Body)
 	a := &answer{
-		chat:    c.Endpoint == providers.ChatCompletions,
+		chat:    c.Op == llm.OpChat,
 		model:   c.Model,
 		created: time.Now().Unix(),
 	}
@@ -109,13 +108,13 @@ func isSpace(c byte) bool { return c < 0x80 && unicode.IsSpace(rune(c)) }
 // head writes the fields every object and chunk begins with.
 func (a *answer) head(b []byte, object string) []byte {
 	b = append(b, `{"id":`...)
-	b = providers.AppendString(b, a.id)
+	b = llm.AppendString(b, a.id)
 	b = append(b, `,"object":"`...)
 	b = append(b, object...)
 	b = append(b, `","created":`...)
 	b = strconv.AppendInt(b, a.created, 10)
 	b = append(b, `,"model":`...)
-	return providers.AppendString(b, a.model)
+	return llm.AppendString(b, a.model)
 }
 
 func (a *answer) usage(b []byte) []byte {
@@ -135,12 +134,12 @@ func (a *answer) json() []byte {
 	if a.chat {
 		b = a.head(b, "chat.completion")
 		b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-		b = providers.AppendString(b, a.text)
+		b = llm.AppendString(b, a.text)
 		b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"stop"}],`...)
 	} else {
 		b = a.head(b, "text_completion")
 		b = append(b, `,"choices":[{"text":`...)
-		b = providers.AppendString(b, a.text)
+		b = llm.AppendString(b, a.text)
 		b = append(b, `,"index":0,"logprobs":null,"finish_reason":"stop"}],`...)
 	}
 	b = a.usage(b)
@@ -158,13 +157,13 @@ func (a *answer) chunk(b []byte, piece string, role, finish bool) []byte {
 			b = append(b, `"role":"assistant","content":""`...)
 		case !finish:
 			b = append(b, `"content":`...)
-			b = providers.AppendString(b, piece)
+			b = llm.AppendString(b, piece)
 		}
 		b = append(b, `},"logprobs":null,"finish_reason":`...)
 	} else {
 		b = a.head(b, "text_completion")
 		b = append(b, `,"choices":[{"text":`...)
-		b = providers.AppendString(b, piece)
+		b = llm.AppendString(b, piece)
 		b = append(b, `,"index":0,"logprobs":null,"finish_reason":`...)
 	}
 	if finish {
@@ -195,7 +194,7 @@ func setJSON(resp *http.Response, body []byte) {
 }
 
 // errorResponse is the mock's answer to a request it cannot read.
-func errorResponse(e *providers.Error) *http.Response {
+func errorResponse(e *llm.Error) *http.Response {
 	resp := &http.Response{StatusCode: e.Status, Header: make(http.Header, 1)}
 	setJSON(resp, e.AppendJSON(nil))
 	return resp

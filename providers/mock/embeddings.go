@@ -8,9 +8,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // defaultDimensions is the length of a mock embedding unless the request's
@@ -22,8 +21,8 @@ const maxDimensions = 8192
 
 // embeddings answers an embeddings call: one unit vector per input, the same
 // for the same input, usage counted in words.
-func embeddings(c *providers.Call) ([]byte, *providers.Error) {
-	src := providers.BytesString(c.Body)
+func embeddings(c *llm.Call) ([]byte, *llm.Error) {
+	src := llm.BytesString(c.Body)
 	input := gjson.Get(src, "input")
 	var inputs []gjson.Result
 	switch {
@@ -37,7 +36,7 @@ func embeddings(c *providers.Call) ([]byte, *providers.Error) {
 		inputs = []gjson.Result{input}
 	}
 	if len(inputs) == 0 {
-		return nil, &providers.Error{
+		return nil, &llm.Error{
 			Status: http.StatusBadRequest, Message: "'input' must be a non-empty string or array",
 			Type: "invalid_request_error", Code: "invalid_request", Param: "input",
 		}
@@ -45,7 +44,7 @@ func embeddings(c *providers.Call) ([]byte, *providers.Error) {
 	dims := defaultDimensions
 	if d := gjson.Get(src, "dimensions"); d.Exists() {
 		if d.Int() < 1 || d.Int() > maxDimensions {
-			return nil, &providers.Error{
+			return nil, &llm.Error{
 				Status: http.StatusBadRequest, Message: "'dimensions' must be between 1 and 8192",
 				Type: "invalid_request_error", Code: "invalid_request", Param: "dimensions",
 			}
@@ -78,7 +77,7 @@ func embeddings(c *providers.Call) ([]byte, *providers.Error) {
 		b = append(b, '}')
 	}
 	b = append(b, `],"model":`...)
-	b = providers.AppendString(b, c.Model)
+	b = llm.AppendString(b, c.Model)
 	b = append(b, `,"usage":{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, tokens, 10)
 	b = append(b, `,"total_tokens":`...)

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/providers/openai"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -75,24 +76,24 @@ func (p *Provider) UnmarshalTargetOption(d *caddyfile.Dispenser) (bool, error) {
 }
 
 // ConfigureUpstream accepts a target with no base_url.
-func (Provider) ConfigureUpstream(*providers.Upstream) error { return nil }
+func (Provider) ConfigureUpstream(*llm.Upstream) error { return nil }
 
 var errNoNetwork = errors.New("the mock provider sends no requests")
 
 // NewRequest is never used: Send answers instead.
-func (Provider) NewRequest(context.Context, *providers.Call) (*http.Request, error) {
+func (Provider) NewRequest(context.Context, *llm.Call) (*http.Request, error) {
 	return nil, errNoNetwork
 }
 
 // Send answers the call in OpenAI's wire format.
-func (p *Provider) Send(ctx context.Context, c *providers.Call) (*http.Response, error) {
+func (p *Provider) Send(ctx context.Context, c *llm.Call) (*http.Response, error) {
 	resp := &http.Response{
 		StatusCode: http.StatusOK,
 		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: make(http.Header, 1),
 	}
 	switch {
-	case c.Endpoint == providers.Embeddings:
+	case c.Op == llm.OpEmbeddings:
 		body, err := embeddings(c)
 		if err != nil {
 			return errorResponse(err), nil
@@ -109,12 +110,12 @@ func (p *Provider) Send(ctx context.Context, c *providers.Call) (*http.Response,
 }
 
 // WriteResponse relays the answer like any OpenAI-compatible response.
-func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+func (Provider) WriteResponse(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	return openai.Relay(w, resp, c)
 }
 
 // ReadError reads the mock's own 400s.
-func (Provider) ReadError(resp *http.Response, body []byte, _ *providers.Call) *providers.Error {
+func (Provider) ReadError(resp *http.Response, body []byte, _ *llm.Call) *llm.Error {
 	return openai.ParseError(resp, body)
 }
 

@@ -11,19 +11,18 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
-func call(ep providers.Endpoint, body string, stream bool) *providers.Call {
-	return &providers.Call{Endpoint: ep, Body: []byte(body), Model: "mock-1", Stream: stream}
+func call(ep llm.Op, body string, stream bool) *llm.Call {
+	return &llm.Call{Op: ep, Body: []byte(body), Model: "mock-1", Stream: stream}
 }
 
 const chatBody = `{"model":"x","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"first question"},{"role":"assistant","content":"ok"},{"role":"user","content":[{"type":"text","text":"  Hello,\n  mock world! "},{"type":"image_url","image_url":{"url":"data:x"}}]}]}`
 
 func TestChatEcho(t *testing.T) {
-	resp, err := (&Provider{}).Send(context.Background(), call(providers.ChatCompletions, chatBody, false))
+	resp, err := (&Provider{}).Send(context.Background(), call(llm.OpChat, chatBody, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +35,7 @@ func TestChatEcho(t *testing.T) {
 	if doc.Get("usage.prompt_tokens").Int() != 8 || doc.Get("usage.completion_tokens").Int() != 3 || doc.Get("usage.total_tokens").Int() != 11 {
 		t.Fatalf("usage %s", doc.Get("usage").Raw)
 	}
-	resp, _ = (&Provider{Response: "fixed text"}).Send(context.Background(), call(providers.ChatCompletions, chatBody, false))
+	resp, _ = (&Provider{Response: "fixed text"}).Send(context.Background(), call(llm.OpChat, chatBody, false))
 	b, _ = io.ReadAll(resp.Body)
 	if gjson.GetBytes(b, "choices.0.message.content").Str != "fixed text" {
 		t.Fatalf("%s", b)
@@ -46,7 +45,7 @@ func TestChatEcho(t *testing.T) {
 // Streamed pieces add up to exactly the text, one word per chunk, then the
 // finish chunk, the usage chunk and [DONE].
 func TestChatStream(t *testing.T) {
-	resp, _ := (&Provider{}).Send(context.Background(), call(providers.ChatCompletions, chatBody, true))
+	resp, _ := (&Provider{}).Send(context.Background(), call(llm.OpChat, chatBody, true))
 	b, _ := io.ReadAll(resp.Body)
 	var text strings.Builder
 	var datas []string
@@ -70,7 +69,7 @@ func TestChatStream(t *testing.T) {
 func TestStreamDelayAndCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Provider{Response: "a b c d", Delay: 1 << 62}
-	resp, _ := p.Send(ctx, call(providers.ChatCompletions, chatBody, true))
+	resp, _ := p.Send(ctx, call(llm.OpChat, chatBody, true))
 	buf := make([]byte, 4096)
 	if _, err := resp.Body.Read(buf); err != nil { // role
 		t.Fatal(err)
@@ -92,7 +91,7 @@ func TestStreamDelayAndCancel(t *testing.T) {
 }
 
 func TestCompletions(t *testing.T) {
-	resp, _ := (&Provider{}).Send(context.Background(), call(providers.Completions, `{"model":"x","prompt":["say this"]}`, false))
+	resp, _ := (&Provider{}).Send(context.Background(), call(llm.OpCompletions, `{"model":"x","prompt":["say this"]}`, false))
 	b, _ := io.ReadAll(resp.Body)
 	if gjson.GetBytes(b, "choices.0.text").Str != "say this" || gjson.GetBytes(b, "object").Str != "text_completion" {
 		t.Fatalf("%s", b)
@@ -101,7 +100,7 @@ func TestCompletions(t *testing.T) {
 
 func TestEmbeddings(t *testing.T) {
 	get := func(body string) gjson.Result {
-		resp, _ := (&Provider{}).Send(context.Background(), call(providers.Embeddings, body, false))
+		resp, _ := (&Provider{}).Send(context.Background(), call(llm.OpEmbeddings, body, false))
 		b, _ := io.ReadAll(resp.Body)
 		return gjson.ParseBytes(b)
 	}

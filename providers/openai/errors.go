@@ -9,17 +9,18 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 // ParseError reads an OpenAI-compatible error response. A JSON body is kept
 // to be passed to the client unchanged; anything else is described in the
 // router's own error shape with code upstream_error.
-func ParseError(resp *http.Response, body []byte) *providers.Error {
-	e := &providers.Error{
+func ParseError(resp *http.Response, body []byte) *llm.Error {
+	e := &llm.Error{
 		Status:     resp.StatusCode,
-		Kind:       providers.KindHTTP,
-		RetryAfter: providers.ParseRetryAfter(resp.Header, time.Now()),
+		Kind:       llm.KindHTTP,
+		RetryAfter: llm.ParseRetryAfter(resp.Header, time.Now()),
 		Header:     resp.Header,
 	}
 	trimmed := bytes.TrimSpace(body)
@@ -29,7 +30,7 @@ func ParseError(resp *http.Response, body []byte) *providers.Error {
 		return e
 	}
 	e.Code = "upstream_error"
-	e.Type = providers.TypeForStatus(resp.StatusCode)
+	e.Type = llm.TypeForStatus(resp.StatusCode)
 	e.Message = fmt.Sprintf("upstream returned %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	if text := providers.Snippet(trimmed); text != "" {
 		e.Message += ": " + text
@@ -39,8 +40,8 @@ func ParseError(resp *http.Response, body []byte) *providers.Error {
 
 // ParseStreamError reads an error object sent inside a 200 event stream
 // (vLLM and others send `data: {"error":{…}}`).
-func ParseStreamError(data []byte) *providers.Error {
-	e := &providers.Error{Status: http.StatusBadGateway, Kind: providers.KindStream}
+func ParseStreamError(data []byte) *llm.Error {
+	e := &llm.Error{Status: http.StatusBadGateway, Kind: llm.KindStream}
 	fillFromJSON(e, gjson.ParseBytes(data))
 	if e.Code == "" {
 		e.Code = "upstream_error"
@@ -53,7 +54,7 @@ func ParseStreamError(data []byte) *providers.Error {
 
 // fillFromJSON reads message, type, code and param from `{"error":…}` or, as
 // some servers send, a bare `{"message":…}` / `{"error":"text"}`.
-func fillFromJSON(e *providers.Error, doc gjson.Result) {
+func fillFromJSON(e *llm.Error, doc gjson.Result) {
 	obj := doc.Get("error")
 	switch {
 	case obj.IsObject():

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -26,9 +26,9 @@ func FuzzRelay(f *testing.F) {
 		rec := httptest.NewRecorder()
 		w := stream.NewWriter(rec)
 		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(in))}
-		_, err := Relay(w, resp, &providers.Call{Stream: true, IncludeUsage: includeUsage})
+		_, err := Relay(w, resp, &llm.Call{Stream: true, IncludeUsage: includeUsage})
 		out := rec.Body.Bytes()
-		var pe *providers.Error
+		var pe *llm.Error
 		if errors.As(err, &pe) && pe.Message == "" {
 			t.Fatal("an error without a message")
 		}

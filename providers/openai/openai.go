@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -36,7 +37,7 @@ func (Provider) CaddyModule() caddy.ModuleInfo {
 }
 
 // ConfigureUpstream fills in OpenAI's endpoint when base_url is unset.
-func (Provider) ConfigureUpstream(u *providers.Upstream) error {
+func (Provider) ConfigureUpstream(u *llm.Upstream) error {
 	if u.BaseURL == "" {
 		u.BaseURL = DefaultBaseURL
 	}
@@ -46,8 +47,8 @@ func (Provider) ConfigureUpstream(u *providers.Upstream) error {
 
 // NewRequest builds `{base_url}/chat/completions` (or completions,
 // embeddings) with the client's body and `Authorization: Bearer`.
-func (Provider) NewRequest(ctx context.Context, c *providers.Call) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Upstream.BaseURL+c.Endpoint.String(), nil)
+func (Provider) NewRequest(ctx context.Context, c *llm.Call) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Upstream.BaseURL+c.Op.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -66,9 +67,9 @@ var (
 
 // AttachBody sets the passthrough body and content headers on req: the
 // client's body with the upstream model and, on streams, the usage request.
-func AttachBody(req *http.Request, c *providers.Call) {
-	inject := c.Stream && c.Endpoint != providers.Embeddings
-	providers.NewPassthroughBody(c.Body, c.Model, inject).Track(c.Unread).Attach(req)
+func AttachBody(req *http.Request, c *llm.Call) {
+	inject := c.Stream && c.Op != llm.OpEmbeddings
+	providers.NewPassthroughBody(c.Body, c.Model, inject).Attach(req)
 	req.Header["Content-Type"] = jsonContentType
 	if c.Stream {
 		req.Header["Accept"] = eventStreamValue
@@ -76,12 +77,12 @@ func AttachBody(req *http.Request, c *providers.Call) {
 }
 
 // WriteResponse relays the upstream's answer unchanged (see Relay).
-func (Provider) WriteResponse(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+func (Provider) WriteResponse(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	return Relay(w, resp, c)
 }
 
 // ReadError keeps an OpenAI-compatible error body as it is (see ParseError).
-func (Provider) ReadError(resp *http.Response, body []byte, c *providers.Call) *providers.Error {
+func (Provider) ReadError(resp *http.Response, body []byte, c *llm.Call) *llm.Error {
 	return ParseError(resp, body)
 }
 

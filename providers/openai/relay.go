@@ -9,6 +9,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -20,17 +21,17 @@ var ErrStreamCut = errors.New("upstream closed the stream before it finished")
 // Relay writes an OpenAI-format 2xx response to the client: a JSON body
 // unchanged (read whole first, so a failure while reading it can still be
 // retried), an event stream event by event (see relayStream).
-func Relay(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.Usage, error) {
+func Relay(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	if c.Stream && providers.IsEventStream(resp.Header) {
 		return relayStream(w, resp, c)
 	}
-	buf, err := providers.ReadAll(resp.Body, resp.ContentLength)
+	buf, err := llm.ReadAll(resp.Body, resp.ContentLength)
 	if err != nil {
-		return providers.Usage{}, err
+		return llm.Usage{}, err
 	}
-	defer providers.PutBuffer(buf)
+	defer llm.PutBuffer(buf)
 	body := buf.Bytes()
-	usage := UsageOf(gjson.Get(providers.BytesString(body), "usage"))
+	usage := UsageOf(gjson.Get(llm.BytesString(body), "usage"))
 	providers.CopyResponseHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)
@@ -38,11 +39,11 @@ func Relay(w *stream.Writer, resp *http.Response, c *providers.Call) (providers.
 }
 
 // UsageOf reads an OpenAI `usage` object.
-func UsageOf(u gjson.Result) providers.Usage {
+func UsageOf(u gjson.Result) llm.Usage {
 	if !u.IsObject() {
-		return providers.Usage{}
+		return llm.Usage{}
 	}
-	return providers.Usage{
+	return llm.Usage{
 		PromptTokens:     u.Get("prompt_tokens").Int(),
 		CompletionTokens: u.Get("completion_tokens").Int(),
 	}
@@ -76,7 +77,7 @@ func hasFinishReason(data []byte) bool {
 // drops the usage-only chunk the client did not ask for, holds comments that
 // come before the first data event (so the attempt can still be retried),
 // and turns an in-stream error object into a failure.
-func relayStream(w *stream.Writer, resp *http.Response, c *providers.Call) (usage providers.Usage, err error) {
+func relayStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage llm.Usage, err error) {
 	r := stream.NewReader(resp.Body)
 	defer r.Release()
 	var (
@@ -100,7 +101,7 @@ func relayStream(w *stream.Writer, resp *http.Response, c *providers.Call) (usag
 			if !w.Committed() {
 				providers.CopyResponseHeaders(w.Header(), resp.Header)
 			}
-			if err := stream.WriteDone(w); err != nil {
+			if err := llm.WriteDone(w); err != nil {
 				return usage, err
 			}
 			return usage, w.Flush()
@@ -118,10 +119,10 @@ func relayStream(w *stream.Writer, resp *http.Response, c *providers.Call) (usag
 			}
 			continue
 		}
-		done := ev.IsDone()
+		done := ev.HasData && llm.IsDone(ev.Data)
 		if !done {
 			data := ev.Data
-			src := providers.BytesString(data)
+			src := llm.BytesString(data)
 			if bytes.Contains(data, errorKey) {
 				if e := gjson.Get(src, "error"); e.Exists() && e.Type != gjson.Null {
 					return usage, ParseStreamError(data)
@@ -177,11 +178,11 @@ func isEmptyArray(r gjson.Result) bool {
 // estimateUsage counts what a stream that failed or was cancelled delivered
 // before it ended: one token per content chunk, and the prompt at about four
 // bytes per token, since the upstream's own count never arrived.
-func estimateUsage(c *providers.Call, chunks int64) providers.Usage {
-	src := providers.BytesString(c.Body)
+func estimateUsage(c *llm.Call, chunks int64) llm.Usage {
+	src := llm.BytesString(c.Body)
 	prompt := gjson.Get(src, "messages")
 	if !prompt.Exists() {
 		prompt = gjson.Get(src, "prompt")
 	}
-	return providers.Usage{PromptTokens: int64(len(prompt.Raw)+3) / 4, CompletionTokens: chunks}
+	return llm.Usage{PromptTokens: int64(len(prompt.Raw)+3) / 4, CompletionTokens: chunks}
 }

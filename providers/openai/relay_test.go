@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -20,11 +20,11 @@ func sseResponse(body string) *http.Response {
 	}
 }
 
-func relay(t *testing.T, body string, includeUsage bool) (*httptest.ResponseRecorder, *stream.Writer, providers.Usage, error) {
+func relay(t *testing.T, body string, includeUsage bool) (*httptest.ResponseRecorder, *stream.Writer, llm.Usage, error) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	w := stream.NewWriter(rec)
-	c := &providers.Call{Stream: true, IncludeUsage: includeUsage, Body: []byte(`{"model":"m","messages":[{"role":"user","content":"four byte tokens"}]}`)}
+	c := &llm.Call{Stream: true, IncludeUsage: includeUsage, Body: []byte(`{"model":"m","messages":[{"role":"user","content":"four byte tokens"}]}`)}
 	u, err := Relay(w, sseResponse(body), c)
 	return rec, w, u, err
 }
@@ -47,7 +47,7 @@ func TestRelayStripsUnaskedUsage(t *testing.T) {
 	if rec.Body.String() != want {
 		t.Fatalf("body\n%q\nwant\n%q", rec.Body.String(), want)
 	}
-	if u != (providers.Usage{PromptTokens: 5, CompletionTokens: 7}) {
+	if u != (llm.Usage{PromptTokens: 5, CompletionTokens: 7}) {
 		t.Fatalf("usage %+v", u)
 	}
 	if rec.Header().Get("X-Request-Id") != "req-1" || rec.Header().Get("Set-Cookie") != "" {
@@ -64,8 +64,8 @@ func TestRelayStripsUnaskedUsage(t *testing.T) {
 // them still leaves the response uncommitted (retryable).
 func TestRelayHoldsCommentsUntilFirstEvent(t *testing.T) {
 	_, w, _, err := relay(t, ": OPENROUTER PROCESSING\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":503}}\n\n", false)
-	var pe *providers.Error
-	if !errors.As(err, &pe) || pe.Kind != providers.KindStream || pe.Message != "overloaded" || pe.Code != "503" || pe.Type != "server_error" {
+	var pe *llm.Error
+	if !errors.As(err, &pe) || pe.Kind != llm.KindStream || pe.Message != "overloaded" || pe.Code != "503" || pe.Type != "server_error" {
 		t.Fatalf("err %#v", err)
 	}
 	if w.Committed() {
@@ -81,7 +81,7 @@ func TestRelayHoldsCommentsUntilFirstEvent(t *testing.T) {
 // estimated from what arrived.
 func TestRelayErrorMidStream(t *testing.T) {
 	_, w, u, err := relay(t, "data: "+chunk1+"\n\ndata: "+chunk1+"\n\ndata: {\"error\":{\"message\":\"boom\"}}\n\n", false)
-	var pe *providers.Error
+	var pe *llm.Error
 	if !errors.As(err, &pe) || !w.Committed() {
 		t.Fatalf("err %v committed %v", err, w.Committed())
 	}
@@ -108,7 +108,7 @@ func TestRelayJSONAnswerToStream(t *testing.T) {
 	rec := httptest.NewRecorder()
 	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`))}
-	u, err := Relay(stream.NewWriter(rec), resp, &providers.Call{Stream: true})
+	u, err := Relay(stream.NewWriter(rec), resp, &llm.Call{Stream: true})
 	if err != nil || u.CompletionTokens != 2 || rec.Body.String() != `{"usage":{"prompt_tokens":1,"completion_tokens":2}}` {
 		t.Fatalf("%v %+v %q", err, u, rec.Body.String())
 	}
@@ -129,10 +129,10 @@ func TestParseError(t *testing.T) {
 // Requests carry the client's body with the model replaced and the usage
 // request added, plus the bearer key.
 func TestNewRequest(t *testing.T) {
-	c := &providers.Call{
-		Endpoint: providers.ChatCompletions, Stream: true, Model: "up",
+	c := &llm.Call{
+		Op: llm.OpChat, Stream: true, Model: "up",
 		Body:     []byte(`{"model":"m","stream":true,"messages":[]}`),
-		Upstream: &providers.Upstream{Name: "t", BaseURL: "http://x/v1", APIKey: "k", Header: http.Header{"X-Org": {"o"}}},
+		Upstream: &llm.Upstream{Name: "t", BaseURL: "http://x/v1", APIKey: "k", Header: http.Header{"X-Org": {"o"}}},
 	}
 	req, err := Provider{}.NewRequest(t.Context(), c)
 	if err != nil {
@@ -157,7 +157,7 @@ func BenchmarkRelayStream(b *testing.B) {
 	}
 	sb.WriteString("data: " + chunkStop + "\n\ndata: " + usageChunk + "\n\ndata: [DONE]\n\n")
 	in := sb.String()
-	c := &providers.Call{Stream: true}
+	c := &llm.Call{Stream: true}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {

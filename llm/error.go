@@ -1,4 +1,4 @@
-package providers
+package llm
 
 import (
 	"fmt"
@@ -41,11 +41,19 @@ type Error struct {
 	Code string
 	// Param names the offending request parameter, if any.
 	Param string
-	// Body, when set, is an OpenAI-compatible upstream's JSON error body,
-	// passed to the client unchanged.
+	// Body, when set, is the upstream's own JSON error body, in wire
+	// format Format; an inbound API of that format passes it to the client
+	// unchanged, the others answer in their shape from the fields above.
 	Body []byte
+	// Format is the wire format of Body (FormatOpenAI, FormatAnthropic,
+	// FormatGemini).
+	Format string
 	// RetryAfter is the upstream's Retry-After, zero when absent.
 	RetryAfter time.Duration
+	// Relayed is set when the client already received this error in its
+	// own API's format (an error event of a passthrough stream): the
+	// router must not write another.
+	Relayed bool
 	// Header holds upstream response headers to pass on with the error
 	// (OpenAI-compatible targets only).
 	Header http.Header
@@ -117,7 +125,7 @@ func TypeForStatus(status int) string {
 	return "invalid_request_error"
 }
 
-// AppendJSON appends the error in the OpenAI shape,
+// AppendJSON appends the error in the hub's (OpenAI's) shape,
 // `{"error":{"message":…,"type":…,"param":…,"code":…}}`.
 func (e *Error) AppendJSON(b []byte) []byte {
 	b = append(b, `{"error":{"message":`...)

@@ -1,0 +1,102 @@
+// Package apis defines the inbound APIs of llm_router: the wire formats
+// clients speak to it. Each API is one sub-package registering a Caddy
+// module in the `http.llm_router.apis` namespace and owns its paths, the
+// parsing of its requests (model, stream flag, the client's key from its own
+// header), their translation to the hub format (OpenAI chat), its answers,
+// errors and streamed events.
+//
+// The router loads every module of the namespace, so a third party adds an
+// inbound API by registering one.
+package apis
+
+import (
+	"net/http"
+
+	"github.com/llmrouter/caddy-llm-router/llm"
+	"github.com/llmrouter/caddy-llm-router/stream"
+)
+
+// API is one inbound API.
+type API interface {
+	// Name is the API's name in logs, metrics and spans (`llm_api`):
+	// openai, anthropic, responses, gemini.
+	Name() string
+
+	// Format is the API's wire format (llm.FormatOpenAI, …): an upstream
+	// error body in that format reaches the client unchanged.
+	Format() string
+
+	// Match maps a request path (as the handler sees it, with or without
+	// its version prefix) to the API's operation; ok is false when the
+	// path is not the API's.
+	Match(path string) (rt Route, ok bool)
+
+	// Parse reads and checks a request whose whole body (valid JSON,
+	// nesting bounded) is given. It must not keep r.
+	Parse(r *http.Request, body []byte, rt Route) (*Request, *llm.Error)
+
+	// NewEncoder wraps w for one request: a provider writes its answer to
+	// the encoder in the hub format and the client receives it in the
+	// API's own.
+	NewEncoder(w *stream.Writer, req *Request) Encoder
+
+	// WriteError writes e, not streamed, in the API's error shape.
+	WriteError(w http.ResponseWriter, e *llm.Error)
+}
+
+// Route is what a path says about a request.
+type Route struct {
+	// Op is the operation.
+	Op llm.Op
+	// Model is the model named in the path (Gemini), else empty.
+	Model string
+	// Stream is set when the path asks for a stream (Gemini's
+	// streamGenerateContent).
+	Stream bool
+}
+
+// Encoder is the client side of one request as a provider sees it: what is
+// written to it in the hub format reaches the client in the API's format.
+type Encoder interface {
+	llm.ResponseWriter
+
+	// Finish completes the answer once the provider's WriteResponse
+	// returned without error (an encoder may hold a whole answer until
+	// then). An error means nothing reached the client.
+	Finish() error
+
+	// StreamError ends a committed stream with the API's error event (for
+	// passthrough streams too, whose bytes did not pass the encoder).
+	StreamError(e *llm.Error)
+}
+
+// Translator is implemented by APIs whose operations are not the hub's:
+// ToHub returns the hub body of a request (an OpenAI chat or embeddings
+// body) for targets that do not speak the API natively. The router calls it
+// at most once per request, only when such a target is tried.
+type Translator interface {
+	ToHub(req *Request) ([]byte, *llm.Error)
+}
+
+// Local is implemented by APIs that can answer some operations themselves
+// when no candidate speaks them natively (token counting): Answer writes
+// the answer and reports true, or reports false to let the router proceed.
+type Local interface {
+	Answer(w http.ResponseWriter, req *Request) bool
+}
+
+// ModelLister is implemented by APIs with a models list of their own shape
+// (Gemini's `GET /v1beta/models`). MatchModels reports whether path is that
+// list (id empty) or one entry of it.
+type ModelLister interface {
+	MatchModels(path string) (id string, ok bool)
+	AppendModels(b []byte, models []Model) []byte
+	AppendModel(b []byte, m Model) []byte
+}
+
+// Model is one entry of a models list.
+type Model struct {
+	ID      string
+	OwnedBy string
+	Created int64
+}
