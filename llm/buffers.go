@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"errors"
 	"bytes"
 	"io"
 	"sync"
@@ -23,14 +24,31 @@ func PutBuffer(buf *bytes.Buffer) {
 	bufPool.Put(buf)
 }
 
+// ErrTooLarge is returned when an upstream answer, or one event of its
+// stream, is larger than the target's max_response_body.
+var ErrTooLarge = errors.New("the upstream answer is larger than max_response_body")
+
+// DefaultMaxResponseBody is max_response_body's default.
+const DefaultMaxResponseBody = 64 << 20
+
 // ReadAll reads r into a pooled buffer, with a size hint (e.g. a
-// Content-Length; -1 when unknown).
-func ReadAll(r io.Reader, hint int64) (*bytes.Buffer, error) {
-	buf := GetBuffer()
-	if hint > 0 && hint < 64<<20 {
-		buf.Grow(int(hint))
+// Content-Length; -1 when unknown), failing with ErrTooLarge as soon as it
+// holds more than max bytes (max <= 0: DefaultMaxResponseBody).
+func ReadAll(r io.Reader, hint, max int64) (*bytes.Buffer, error) {
+	if max <= 0 {
+		max = DefaultMaxResponseBody
 	}
-	_, err := buf.ReadFrom(r)
+	if hint > max {
+		return nil, ErrTooLarge
+	}
+	buf := GetBuffer()
+	if hint > 0 {
+		buf.Grow(int(hint) + 1)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err == nil && int64(buf.Len()) > max {
+		err = ErrTooLarge
+	}
 	if err != nil {
 		PutBuffer(buf)
 		return nil, err

@@ -46,6 +46,10 @@ type Call struct {
 	ClientHeader http.Header
 	// Upstream is the target being tried.
 	Upstream *Upstream
+	// MaxResponseBody bounds the upstream answer, or one event of its
+	// stream, in bytes (see ReadAll, stream.NewReader); 0 means
+	// DefaultMaxResponseBody.
+	MaxResponseBody int64
 }
 
 // Key returns the credential to send: the target's key, else the client's.

@@ -10,6 +10,7 @@ package stream
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"sync"
 )
@@ -42,6 +43,7 @@ var bufioPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, read
 // CRLF and LF line endings, multi-line `data:` fields, and lines of any
 // length. It is not safe for concurrent use.
 type Reader struct {
+	max  int // longest event, 0 = unbounded
 	br   *bufio.Reader
 	raw  []byte // bytes of the current event
 	data []byte // joined data lines when there is more than one
@@ -50,12 +52,21 @@ type Reader struct {
 	err  error
 }
 
-// NewReader returns a Reader over r. Call Release when done with it so its
-// buffers are reused.
-func NewReader(r io.Reader) *Reader {
+// ErrEventTooLarge is returned by Next for an event longer than the
+// Reader's limit.
+var ErrEventTooLarge = errors.New("an event of the upstream stream is larger than max_response_body")
+
+// NewReader returns a Reader over r that refuses events longer than max
+// bytes (max <= 0: no limit). Call Release when done with it so its buffers
+// are reused.
+func NewReader(r io.Reader, max int64) *Reader {
 	br := bufioPool.Get().(*bufio.Reader)
 	br.Reset(r)
-	return &Reader{br: br}
+	rd := &Reader{br: br}
+	if max > 0 && max < int64(^uint(0)>>1) {
+		rd.max = int(max)
+	}
+	return rd
 }
 
 // Release returns the Reader's buffers to their pool. The Reader and any
@@ -108,6 +119,10 @@ func (r *Reader) Next() (*Event, error) {
 			break
 		}
 		start := len(r.raw)
+		if r.max > 0 && start+len(line) > r.max {
+			r.err = ErrEventTooLarge
+			return nil, r.err
+		}
 		r.raw = append(r.raw, line...)
 		content := trimEOL(r.raw[start:])
 		if len(content) == 0 {
@@ -162,6 +177,9 @@ func (r *Reader) readLine() ([]byte, error) {
 	}
 	r.line = append(r.line[:0], line...)
 	for {
+		if r.max > 0 && len(r.raw)+len(r.line) > r.max {
+			return nil, ErrEventTooLarge
+		}
 		line, err = r.br.ReadSlice('\n')
 		r.line = append(r.line, line...)
 		switch {

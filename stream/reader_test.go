@@ -15,7 +15,7 @@ type got struct {
 
 func readAll(t *testing.T, r io.Reader) ([]got, error) {
 	t.Helper()
-	sr := NewReader(r)
+	sr := NewReader(r, 0)
 	defer sr.Release()
 	var out []got
 	for {
@@ -107,11 +107,29 @@ func BenchmarkReader(b *testing.B) {
 	b.SetBytes(int64(len(input)))
 	b.ReportAllocs()
 	for b.Loop() {
-		sr := NewReader(strings.NewReader(input))
+		sr := NewReader(strings.NewReader(input), 0)
 		for {
 			if _, err := sr.Next(); err != nil {
 				break
 			}
+		}
+		sr.Release()
+	}
+}
+
+// An event longer than the limit fails the read, whether it is one long
+// line or many lines, and the limit is not exceeded in memory by much.
+func TestReaderLimit(t *testing.T) {
+	for _, input := range []string{
+		"data: " + strings.Repeat("x", 100<<10) + "\n\n",
+		strings.Repeat("data: "+strings.Repeat("y", 1000)+"\n", 100) + "\n",
+	} {
+		sr := NewReader(strings.NewReader("data: ok\n\n"+input), 50<<10)
+		if ev, err := sr.Next(); err != nil || string(ev.Data) != "ok" {
+			t.Fatalf("first event: %v", err)
+		}
+		if _, err := sr.Next(); err != ErrEventTooLarge {
+			t.Fatalf("err %v, want ErrEventTooLarge", err)
 		}
 		sr.Release()
 	}

@@ -17,7 +17,7 @@ var now = time.Now
 // completion. The body is read whole before anything is written, so a
 // failure to read or understand it can still be retried.
 func writeMessage(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	buf, err := llm.ReadAll(resp.Body, resp.ContentLength)
+	buf, err := llm.ReadAll(resp.Body, resp.ContentLength, c.MaxResponseBody)
 	if err != nil {
 		return llm.Usage{}, err
 	}

@@ -37,7 +37,7 @@ var ErrStreamCut = errors.New("anthropic: the event stream ended before message_
 //
 // The usage received so far is returned with any error.
 func writeStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	r := stream.NewReader(resp.Body)
+	r := stream.NewReader(resp.Body, c.MaxResponseBody)
 	defer r.Release()
 	out, head := getScratch(), getScratch()
 	s := streamer{w: w, c: c, out: (*out)[:0], head: (*head)[:0], format: responseFormatTool(c.Body)}

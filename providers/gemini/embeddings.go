@@ -59,7 +59,7 @@ func translateEmbeddings(b []byte, c *llm.Call) ([]byte, *llm.Error) {
 // embeddings list (floats, or base64 of little-endian float32 when the
 // client asked for encoding_format base64).
 func writeEmbeddings(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	buf, err := llm.ReadAll(resp.Body, resp.ContentLength)
+	buf, err := llm.ReadAll(resp.Body, resp.ContentLength, c.MaxResponseBody)
 	if err != nil {
 		return llm.Usage{}, err
 	}

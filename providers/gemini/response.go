@@ -11,7 +11,7 @@ import (
 // writeChat translates a generateContent answer to a chat.completion. The
 // body is read whole first, so a failure while reading it can be retried.
 func writeChat(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	buf, err := llm.ReadAll(resp.Body, resp.ContentLength)
+	buf, err := llm.ReadAll(resp.Body, resp.ContentLength, c.MaxResponseBody)
 	if err != nil {
 		return llm.Usage{}, err
 	}

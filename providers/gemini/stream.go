@@ -24,7 +24,7 @@ var noCache = []string{"no-cache"}
 // are already waiting, and ends it with `data: [DONE]`, which Gemini does
 // not send.
 func writeStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage llm.Usage, err error) {
-	r := stream.NewReader(resp.Body)
+	r := stream.NewReader(resp.Body, c.MaxResponseBody)
 	defer r.Release()
 	t := newStreamTranslator(c)
 	defer func() {

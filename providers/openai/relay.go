@@ -25,7 +25,7 @@ func Relay(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, e
 	if c.Stream && providers.IsEventStream(resp.Header) {
 		return relayStream(w, resp, c)
 	}
-	buf, err := llm.ReadAll(resp.Body, resp.ContentLength)
+	buf, err := llm.ReadAll(resp.Body, resp.ContentLength, c.MaxResponseBody)
 	if err != nil {
 		return llm.Usage{}, err
 	}
@@ -78,7 +78,7 @@ func hasFinishReason(data []byte) bool {
 // come before the first data event (so the attempt can still be retried),
 // and turns an in-stream error object into a failure.
 func relayStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage llm.Usage, err error) {
-	r := stream.NewReader(resp.Body)
+	r := stream.NewReader(resp.Body, c.MaxResponseBody)
 	defer r.Release()
 	var (
 		held     []byte // comments before the first data event
