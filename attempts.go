@@ -1,14 +1,10 @@
 package llmrouter
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -16,7 +12,6 @@ import (
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/llm"
-	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -221,43 +216,6 @@ func (x *exchange) call(m member) llm.Call {
 	return c
 }
 
-// failure classes, which decide what follows a failed attempt.
-type class uint8
-
-const (
-	classRetry  class = iota // in retry_on: again on the same target, then next
-	classNext                // this target cannot serve now: next candidate
-	classClient              // the request itself is wrong: answer the client
-)
-
-func (h *Handler) classify(e *llm.Error) class {
-	switch e.Kind {
-	case llm.KindTimeout:
-		if h.retryTimeout {
-			return classRetry
-		}
-		return classNext
-	case llm.KindConnect:
-		if h.retryConnect {
-			return classRetry
-		}
-		return classNext
-	case llm.KindStream, llm.KindInvalid:
-		if h.retryStatus[http.StatusBadGateway] {
-			return classRetry
-		}
-		return classNext
-	}
-	if h.retryStatus[e.Status] {
-		return classRetry
-	}
-	switch s := e.Status; {
-	case s >= 500, s < 400, s == 401, s == 403, s == 404, s == 429:
-		return classNext
-	}
-	return classClient
-}
-
 // try runs the attempts on one candidate: the first, then retries.
 func (x *exchange) try(m member) verdict {
 	st := m.target.state
@@ -282,13 +240,16 @@ func (x *exchange) try(m member) verdict {
 			return answered
 		}
 		recordAttempt(m.target.Name, outcomeOf(e))
+		x.h.logAttemptFailure(m.target, e)
 		if st.Failure(x.h.cooldownN, x.h.cooldownD, now()) {
-			x.h.logCooldown(m.target, e)
+			x.h.logCooldown(m.target, x.h.cooldownD, e)
 		}
 		if e.RetryAfter > x.h.backoffMax {
 			// Longer than the router will wait: the target is out for
 			// that long, for this request and the next ones.
-			st.CoolFor(e.RetryAfter, now())
+			if st.CoolFor(e.RetryAfter, now()) {
+				x.h.logCooldown(m.target, e.RetryAfter, e)
+			}
 			return tryNext
 		}
 		if c != classRetry || n >= x.h.retries {
@@ -329,15 +290,18 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.w.ResetAttempt()
 	call := x.call(m)
 
+	call.MaxResponseBody = x.h.maxResponseBody
 	ctx, cancel := context.WithTimeoutCause(x.r.Context(), time.Duration(t.timeout), errAttemptTimeout)
 	defer cancel()
 	var firstByte *time.Timer
-	if x.req.Stream && t.FirstByteTimeout > 0 {
-		var cancelCause context.CancelCauseFunc
+	var cancelCause context.CancelCauseFunc
+	if x.req.Stream {
 		ctx, cancelCause = context.WithCancelCause(ctx)
 		defer cancelCause(nil)
-		firstByte = time.AfterFunc(time.Duration(t.FirstByteTimeout), func() { cancelCause(errFirstByteTimeout) })
-		defer firstByte.Stop()
+		if t.FirstByteTimeout > 0 {
+			firstByte = time.AfterFunc(time.Duration(t.FirstByteTimeout), func() { cancelCause(errFirstByteTimeout) })
+			defer firstByte.Stop()
+		}
 	}
 	start := now()
 	x.w.OnCommit = func(w *stream.Writer) {
@@ -365,6 +329,10 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	}
 	if !x.req.Stream {
 		t.state.ObserveTTFB(now().Sub(start))
+	} else if idle := time.Duration(t.idleTimeout); idle > 0 {
+		ib := newIdleBody(resp.Body, idle, func() { cancelCause(errIdleTimeout) })
+		defer ib.stop()
+		resp.Body = ib
 	}
 	var usage llm.Usage
 	if native {
@@ -432,139 +400,4 @@ func (x *exchange) send(ctx context.Context, t *Target, call *llm.Call, native b
 	}
 	x.req.mem.track(req)
 	return x.h.transport.RoundTrip(req)
-}
-
-// transportFailure classifies an attempt that got no response.
-func (x *exchange) transportFailure(ctx context.Context, t *Target, call *llm.Call, err error) (bool, *llm.Error) {
-	if x.r.Context().Err() != nil {
-		recordAttempt(t.Name, "canceled")
-		return true, nil
-	}
-	return false, x.failureOf(ctx, t, call, err)
-}
-
-// failureOf turns an error from sending or relaying into a failure, with
-// the call's key removed from it.
-func (x *exchange) failureOf(ctx context.Context, t *Target, call *llm.Call, err error) *llm.Error {
-	e := describeFailure(ctx, t, err)
-	scrubSecrets(e, call.Key())
-	return e
-}
-
-func describeFailure(ctx context.Context, t *Target, err error) *llm.Error {
-	var pe *llm.Error
-	if errors.As(err, &pe) {
-		return pe
-	}
-	switch context.Cause(ctx) {
-	case errAttemptTimeout:
-		return &llm.Error{
-			Status: http.StatusGatewayTimeout, Kind: llm.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
-			Message: fmt.Sprintf("target %q: no complete response within %s", t.Name, time.Duration(t.timeout)),
-		}
-	case errFirstByteTimeout:
-		return &llm.Error{
-			Status: http.StatusGatewayTimeout, Kind: llm.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
-			Message: fmt.Sprintf("target %q: no first event within %s", t.Name, time.Duration(t.FirstByteTimeout)),
-		}
-	}
-	return &llm.Error{
-		Status: http.StatusBadGateway, Kind: llm.KindConnect, Code: "upstream_error", Type: "upstream_error",
-		Message: fmt.Sprintf("target %q: %v", t.Name, err),
-	}
-}
-
-// fail answers after every candidate failed or none could be tried.
-func (x *exchange) fail() {
-	switch {
-	case x.last != nil:
-		x.answerFailure(x.last)
-	case x.full:
-		x.answerFailure(errAllBusy())
-	case x.unsupported != nil:
-		x.answerFailure(x.unsupported)
-	default:
-		x.answerFailure(routerError(http.StatusBadGateway, "upstream_error", "no target could be tried for model %q", x.req.Model))
-	}
-}
-
-// answerFailure writes the client's answer for failure e (SPEC 4.3): an
-// upstream 4xx as it came, a 5xx or connection error as 502, a timeout as
-// 504.
-func (x *exchange) answerFailure(e *llm.Error) {
-	out := e
-	switch {
-	case e.Kind == llm.KindHTTP && e.Status >= 400 && e.Status < 500:
-		if e.Header != nil {
-			providers.CopyResponseHeaders(x.w.Header(), e.Header)
-			x.w.Header().Del("Content-Length")
-		}
-	case e.Kind == llm.KindTimeout:
-		out = &llm.Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Type: "timeout_error", Message: e.Message}
-	default:
-		out = &llm.Error{Status: http.StatusBadGateway, Code: "upstream_error", Type: "upstream_error", Message: upstreamMessage(x.lastTarget, e)}
-	}
-	x.w.OnCommit = func(w *stream.Writer) {
-		x.status = w.Status()
-		if x.attempts > 0 {
-			x.setRouteHeaders(w.Header())
-		}
-	}
-	x.api.WriteError(x.w, out)
-}
-
-// upstreamMessage describes an upstream failure for a 502, naming the target.
-func upstreamMessage(t *Target, e *llm.Error) string {
-	if t == nil || strings.HasPrefix(e.Message, "target ") {
-		return e.Message
-	}
-	if e.Kind == llm.KindHTTP {
-		return fmt.Sprintf("target %q: upstream returned %d: %s", t.Name, e.Status, e.Message)
-	}
-	return fmt.Sprintf("target %q: %s", t.Name, e.Message)
-}
-
-// writeStreamError ends a committed stream with the API's error event.
-func (x *exchange) writeStreamError(e *llm.Error) {
-	if e.Relayed {
-		return // the client has it already, in its own format
-	}
-	out := *e
-	out.Body = nil
-	switch e.Kind {
-	case llm.KindTimeout:
-		out.Code, out.Type = "upstream_timeout", "timeout_error"
-	case llm.KindStream:
-		// A provider's own in-stream error keeps its type and code.
-	default:
-		out.Code, out.Type = "upstream_error", "upstream_error"
-		out.Message = upstreamMessage(x.lastTarget, e)
-	}
-	x.enc.StreamError(&out)
-}
-
-// setRouteHeaders adds X-LLM-Target, X-LLM-Model and X-LLM-Attempts and the
-// matching placeholders, naming the last target tried.
-func (x *exchange) setRouteHeaders(h http.Header) {
-	vals := make([]string, 3) // one allocation for the three headers
-	vals[0], vals[1], vals[2] = x.lastTarget.Name, x.lastModel, strconv.Itoa(x.attempts)
-	h["X-Llm-Target"] = vals[0:1:1]
-	h["X-Llm-Model"] = vals[1:2:2]
-	h["X-Llm-Attempts"] = vals[2:3:3]
-	if x.repl != nil {
-		x.repl.Set("http.llm_router.target", x.lastTarget.Name)
-		x.repl.Set("http.llm_router.model", x.lastModel)
-		x.repl.Set("http.llm_router.attempts", x.attempts)
-	}
-}
-
-// scrubSecrets removes a key from an error that an upstream echoed it in.
-func scrubSecrets(e *llm.Error, key string) {
-	if e == nil || len(key) < 4 {
-		return
-	}
-	e.Message = strings.ReplaceAll(e.Message, key, "[redacted]")
-	if bytes.Contains(e.Body, []byte(key)) {
-		e.Body = bytes.ReplaceAll(e.Body, []byte(key), []byte("[redacted]"))
-	}
 }

@@ -39,6 +39,7 @@ const (
 	defaultCooldownD      = 30 * time.Second
 	defaultTimeout        = 10 * time.Minute
 	defaultMaxRequestBody = 32 << 20
+	defaultIdleTimeout    = 5 * time.Minute
 )
 
 // defaultRetryOn is what `retry_on` means when unset.
@@ -86,25 +87,31 @@ type Handler struct {
 	// larger one gets 413. Default: 32 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
-	logger         *zap.Logger
-	targets        map[string]*Target
-	aliases        map[string]*ModelAlias
-	policy         routing.Policy
-	retries        int
-	backoffBase    time.Duration
-	backoffMax     time.Duration
-	retryStatus    map[int]bool
-	retryTimeout   bool
-	retryConnect   bool
-	cooldownN      int
-	cooldownD      time.Duration
-	maxRequestBody int64
-	fallbacks      []fallbackEntry
-	created        int64 // the models list's `created`: when the config loaded
-	transport      *http.Transport
-	acquired       []string    // state keys to release in Cleanup
-	implicit       *groupCache // groups of rule 4 by model, see resolve
-	apis           []apis.API  // the inbound APIs, in match order
+	// MaxResponseBody is the largest upstream answer, or single event of
+	// an upstream stream, in bytes; a larger one fails the attempt (502,
+	// or an error event after the first byte). Default: 64 MiB.
+	MaxResponseBody int64 `json:"max_response_body,omitempty"`
+
+	logger          *zap.Logger
+	targets         map[string]*Target
+	aliases         map[string]*ModelAlias
+	policy          routing.Policy
+	retries         int
+	backoffBase     time.Duration
+	backoffMax      time.Duration
+	retryStatus     map[int]bool
+	retryTimeout    bool
+	retryConnect    bool
+	cooldownN       int
+	cooldownD       time.Duration
+	maxRequestBody  int64
+	maxResponseBody int64
+	fallbacks       []fallbackEntry
+	created         int64 // the models list's `created`: when the config loaded
+	transport       *http.Transport
+	acquired        []string    // state keys to release in Cleanup
+	implicit        *groupCache // groups of rule 4 by model, see resolve
+	apis            []apis.API  // the inbound APIs, in match order
 }
 
 // CaddyModule returns the Caddy module information.
@@ -156,8 +163,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.apis, err = loadAPIs(ctx); err != nil {
 		return err
 	}
-	initMetrics(ctx.GetMetricsRegistry())
-	return nil
+	return initMetrics(ctx.GetMetricsRegistry())
 }
 
 // apiOrder is the order in which the built-in inbound APIs match paths;
@@ -209,7 +215,9 @@ func (h *Handler) provisionDefaults() {
 	}
 	h.cooldownN, h.cooldownD = defaultCooldownN, defaultCooldownD
 	if c := h.Cooldown; c != nil {
-		h.cooldownN = c.Failures
+		if c.Failures != nil {
+			h.cooldownN = *c.Failures
+		}
 		if c.Duration > 0 {
 			h.cooldownD = time.Duration(c.Duration)
 		}
@@ -217,6 +225,10 @@ func (h *Handler) provisionDefaults() {
 	h.maxRequestBody = defaultMaxRequestBody
 	if h.MaxRequestBody > 0 {
 		h.maxRequestBody = h.MaxRequestBody
+	}
+	h.maxResponseBody = llm.DefaultMaxResponseBody
+	if h.MaxResponseBody > 0 {
+		h.maxResponseBody = h.MaxResponseBody
 	}
 }
 
@@ -295,6 +307,10 @@ func (h *Handler) provisionTarget(ctx caddy.Context, t *Target, repl *caddy.Repl
 	if t.timeout <= 0 {
 		t.timeout = caddy.Duration(defaultTimeout)
 	}
+	t.idleTimeout = t.IdleTimeout
+	if t.idleTimeout <= 0 {
+		t.idleTimeout = caddy.Duration(defaultIdleTimeout)
+	}
 	if t.MaxInFlight < 0 {
 		return fmt.Errorf("max_in_flight must not be negative")
 	}
@@ -316,10 +332,17 @@ func (h *Handler) provisionTarget(ctx caddy.Context, t *Target, repl *caddy.Repl
 		}
 	}
 	for _, p := range t.Prices {
-		if p.Input < 0 || p.Output < 0 {
+		cp := compiledPrice{pattern: compileGlob(p.Pattern), Price: llm.Price{Input: p.Input, Output: p.Output, CacheRead: p.Input, CacheWrite: p.Input}}
+		if p.CacheRead != nil {
+			cp.CacheRead = *p.CacheRead
+		}
+		if p.CacheWrite != nil {
+			cp.CacheWrite = *p.CacheWrite
+		}
+		if cp.Input < 0 || cp.Output < 0 || cp.CacheRead < 0 || cp.CacheWrite < 0 {
 			return fmt.Errorf("price %q: prices must not be negative", p.Pattern)
 		}
-		t.prices = append(t.prices, compiledPrice{pattern: compileGlob(p.Pattern), input: p.Input, output: p.Output})
+		t.prices = append(t.prices, cp)
 	}
 	t.stateKey = routing.StateKey(t.Name, t.upstream.BaseURL)
 	t.state = routing.AcquireState(t.stateKey)

@@ -64,7 +64,7 @@ func (t *Target) price(model string) (compiledPrice, bool) {
 
 func (t *Target) priceSum(model string) float64 {
 	if p, ok := t.price(model); ok {
-		return p.input + p.output
+		return p.Input + p.Output
 	}
 	return -1
 }
