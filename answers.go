@@ -7,12 +7,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/llmrouter/caddy-llm-router/apis"
+
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
 // fail answers after every candidate failed or none could be tried.
 func (x *exchange) fail() {
+	if x.attempts == 0 && x.req.HubOp == 0 {
+		// An operation no candidate speaks natively and that has no hub
+		// equivalent (token counting): the API may answer it itself.
+		if l, ok := x.api.(apis.Local); ok && l.Answer(x.w, x.req.Request) {
+			x.status = x.w.Status()
+			return
+		}
+	}
 	switch {
 	case x.last != nil:
 		x.answerFailure(x.last)

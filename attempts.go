@@ -36,19 +36,22 @@ type exchange struct {
 	routeReq routing.Request
 	start    time.Time
 
-	attempts    int
-	last        *llm.Error // the last failure
-	lastTarget  *Target
-	lastModel   string
-	unsupported *llm.Error // the first candidate that could not serve
-	full        bool       // a candidate was skipped at its max_in_flight
-	seen        []member   // candidates attempted already
-	seenBuf     [4]member
-	cands       []routing.Candidate
-	candsBuf    [8]routing.Candidate
-	usage       llm.Usage
-	ttfb        time.Duration
-	status      int
+	attempts     int
+	last         *llm.Error // the last failure
+	lastTarget   *Target
+	lastModel    string
+	unsupported  *llm.Error // the first candidate that could not serve
+	full         bool       // a candidate was skipped at its max_in_flight
+	seen         []member   // candidates attempted already
+	seenBuf      [4]member
+	cands        []routing.Candidate
+	candsBuf     [8]routing.Candidate
+	usage        llm.Usage
+	ttfb         time.Duration
+	status       int
+	spans        spans
+	keyName      string // the router key's name, when keys are configured
+	finishReason string
 }
 
 // verdict tells the candidate loop whether the request was answered.
@@ -89,6 +92,7 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	} else {
 		x.routeReq.ClientIP = r.RemoteAddr
 	}
+	x.startTracing()
 	x.run(g)
 	x.finish()
 }
@@ -317,14 +321,22 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	}
 
 	native := x.native(m)
+	ctx, span := x.startAttempt(ctx, m)
 	resp, err := x.send(ctx, t, &call, native)
 	if err != nil {
-		return x.transportFailure(ctx, t, &call, err)
+		done, e := x.transportFailure(ctx, t, &call, err)
+		endAttempt(span, 0, e)
+		return done, e
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := t.provider.ReadError(resp, llm.ReadErrorBody(resp.Body), &call)
 		scrubSecrets(e, call.Key())
+		endAttempt(span, resp.StatusCode, e)
+		return false, e
+	}
+	if e := unexpectedAnswer(t, resp, x.req.Stream); e != nil {
+		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}
 	if !x.req.Stream {
@@ -345,6 +357,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	}
 	if x.w.Committed() {
 		x.usage = usage
+		x.finishReason = usage.FinishReason
 	}
 	if err == nil {
 		if x.req.Stream {
@@ -352,13 +365,16 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		}
 		t.state.Success()
 		recordAttempt(t.Name, "success")
+		endAttempt(span, resp.StatusCode, nil)
 		return true, nil
 	}
 	if x.r.Context().Err() != nil {
 		recordAttempt(t.Name, "canceled")
+		endAttempt(span, resp.StatusCode, &llm.Error{Status: 499, Kind: llm.KindConnect, Message: "the client left"})
 		return true, nil // the client left
 	}
 	e := x.failureOf(ctx, t, &call, err)
+	endAttempt(span, resp.StatusCode, e)
 	if !x.w.Committed() {
 		return false, e
 	}
@@ -399,5 +415,6 @@ func (x *exchange) send(ctx context.Context, t *Target, call *llm.Call, native b
 		return nil, err
 	}
 	x.req.mem.track(req)
+	x.injectTraceparent(ctx, req)
 	return x.h.transport.RoundTrip(req)
 }

@@ -85,6 +85,9 @@ type Target struct {
 	MaxInFlight int `json:"max_in_flight,omitempty"`
 
 	provider providers.Provider
+	// providerName is the provider as OpenTelemetry's gen_ai.provider.name
+	// calls it.
+	providerName string
 	native   providers.Native  // non-nil for providers that pass another API through
 	sender   providers.Sender  // non-nil for providers that answer in-process
 	checker  providers.Checker // non-nil for providers with limits

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -166,3 +168,26 @@ func (b *idleBody) Read(p []byte) (int, error) {
 }
 
 func (b *idleBody) stop() { b.timer.Stop() }
+
+// unexpectedAnswer refuses a 2xx that cannot be what was asked (SPEC 5.3):
+// an HTML page or other non-JSON body for a request, or neither an event
+// stream nor JSON for a streamed one. Such an attempt fails like a 502 and
+// may be retried. (A JSON answer to a streamed request is relayed as a
+// stream by the provider; a truncated one fails when it is read.)
+func unexpectedAnswer(t *Target, resp *http.Response, stream bool) *llm.Error {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	switch {
+	case mt == "application/json", strings.HasSuffix(mt, "+json"):
+		return nil
+	case stream && mt == "text/event-stream":
+		return nil
+	}
+	return &llm.Error{
+		Status: http.StatusBadGateway, Kind: llm.KindInvalid, Code: "upstream_error", Type: "upstream_error",
+		Message: fmt.Sprintf("target %q: answered %d with %s instead of JSON", t.Name, resp.StatusCode, mt),
+	}
+}

@@ -45,10 +45,25 @@ const (
 // defaultRetryOn is what `retry_on` means when unset.
 var defaultRetryOn = []string{"429", "500", "502", "503", "504", "529", "timeout", "connect"}
 
-// Handler is the `llm_router` HTTP handler. It serves the OpenAI API
-// (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
-// `/v1/models`, also without the `/v1` prefix) and routes each request
-// among its targets.
+// Handler is the `llm_router` HTTP handler: an LLM API gateway. It serves
+// the inbound APIs clients speak — OpenAI chat completions, completions and
+// embeddings (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`),
+// Anthropic Messages (`/v1/messages`, `/v1/messages/count_tokens`), OpenAI
+// Responses (`/v1/responses`), Gemini (`/v1beta/models/{model}:generateContent`
+// and the other Gemini methods) and the models lists (`GET /v1/models`,
+// `GET /v1beta/models`), each also without its version prefix where the
+// SDKs send it so — and routes each request among its targets with retries,
+// fallbacks and a circuit breaker, passing it through to a target of the
+// same wire format or translating it.
+//
+// It sets these placeholders for other directives (`log_append`, `header`,
+// …): `{http.llm_router.target}` (the target that answered),
+// `{http.llm_router.model}` (the upstream model) and
+// `{http.llm_router.attempts}` before the response header is written;
+// `{http.llm_router.prompt_tokens}`, `{http.llm_router.completion_tokens}`,
+// `{http.llm_router.cached_tokens}`, `{http.llm_router.reasoning_tokens}`
+// and `{http.llm_router.cost}` (USD, when a price matches) before it
+// returns.
 type Handler struct {
 	// Targets are the upstreams, in written order (the order of implicit
 	// groups and of the models list).
@@ -267,6 +282,9 @@ func (h *Handler) provisionTarget(ctx caddy.Context, t *Target, repl *caddy.Repl
 		return fmt.Errorf("loading provider: %v", err)
 	}
 	t.provider = mod.(providers.Provider)
+	if mi, ok := mod.(caddy.Module); ok {
+		t.providerName = providerSemconv(mi.CaddyModule().ID.Name())
+	}
 	t.sender, _ = mod.(providers.Sender)
 	t.checker, _ = mod.(providers.Checker)
 	t.native, _ = mod.(providers.Native)

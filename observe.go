@@ -37,6 +37,7 @@ func (x *exchange) finish() {
 			cost: cost, priced: priced, ttfb: x.ttfb, api: x.api.Name(),
 		}))
 	}
+	x.finishTracing(cost, priced)
 	if metrics.initialized {
 		model := boundedModel(x.lastModel)
 		code := "499" // the client left before any answer (nginx's convention)
