@@ -88,18 +88,18 @@ type Target struct {
 	// providerName is the provider as OpenTelemetry's gen_ai.provider.name
 	// calls it.
 	providerName string
-	native   providers.Native  // non-nil for providers that pass another API through
-	sender   providers.Sender  // non-nil for providers that answer in-process
-	checker  providers.Checker // non-nil for providers with limits
-	upstream llm.Upstream
-	stateKey string
-	state    *routing.State
-	patterns []glob
-	exact    []string // non-glob model names, for the models list
-	modelMap map[string]string
-	prices   []compiledPrice
-	weight   int
-	timeout  caddy.Duration
+	native       providers.Native  // non-nil for providers that pass another API through
+	sender       providers.Sender  // non-nil for providers that answer in-process
+	checker      providers.Checker // non-nil for providers with limits
+	upstream     llm.Upstream
+	stateKey     string
+	state        *routing.State
+	patterns     []glob
+	exact        []string // non-glob model names, for the models list
+	modelMap     map[string]string
+	prices       []compiledPrice
+	weight       int
+	timeout      caddy.Duration
 	// idleTimeout is IdleTimeout with its default.
 	idleTimeout caddy.Duration
 }
