@@ -30,6 +30,10 @@ func (x *exchange) fail() {
 		x.answerFailure(errAllBusy())
 	case x.unsupported != nil:
 		x.answerFailure(x.unsupported)
+	case x.noneQualified:
+		e := routerError(http.StatusBadRequest, "unsupported", "no member of model %q accepts this request (their `when` conditions exclude it)", x.req.Model)
+		e.Param = "model"
+		x.answerFailure(e)
 	default:
 		x.answerFailure(routerError(http.StatusBadGateway, "upstream_error", "no target could be tried for model %q", x.req.Model))
 	}

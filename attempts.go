@@ -52,6 +52,9 @@ type exchange struct {
 	spans        spans
 	keyName      string // the router key's name, when keys are configured
 	finishReason string
+	// noneQualified: no member of the requested model met its `when`
+	// conditions
+	noneQualified bool
 }
 
 // verdict tells the candidate loop whether the request was answered.
@@ -103,24 +106,40 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 // cooldown.
 func (x *exchange) run(g *group) {
 	var deferred []member
-	fallbacks := len(x.h.fallbacks)
+	clientModels, fallbacks := len(x.req.Models), len(x.h.fallbacks)
 	if x.req.forceTarget != "" {
-		fallbacks = 0
+		clientModels, fallbacks = 0, 0
 	}
-	for i := -1; i < fallbacks; i++ {
-		if i >= 0 {
-			g = x.h.fallbacks[i].group(x.req.Model)
+	for i := -1; i < clientModels+fallbacks; i++ {
+		switch {
+		case i < 0:
+		case i < clientModels:
+			// The body's `models` list, before the router's fallbacks; a
+			// name that resolves to nothing is passed over.
+			var e *llm.Error
+			if g, e = x.h.resolveModel(x.req.Models[i]); e != nil {
+				continue
+			}
+		default:
+			g = x.h.fallbacks[i-clientModels].group(x.req.Model)
+		}
+		members := g.members
+		if g.conditional {
+			members = x.qualified(members)
+			if len(members) == 0 && i < 0 {
+				x.noneQualified = true
+			}
 		}
 		var buf [8]int
 		var order []int
-		if n := len(g.members); n <= len(buf) {
+		if n := len(members); n <= len(buf) {
 			order = buf[:n]
 		} else {
 			order = make([]int, n)
 		}
-		g.policy.Order(x.candidates(g.members), &x.routeReq, order)
+		g.policy.Order(x.candidates(members), &x.routeReq, order)
 		for _, idx := range order {
-			m := g.members[idx]
+			m := members[idx]
 			if x.attempted(m) || !x.supported(m) {
 				continue
 			}
@@ -142,6 +161,18 @@ func (x *exchange) run(g *group) {
 		}
 	}
 	x.fail()
+}
+
+// qualified returns the members whose `when` conditions hold for the
+// request (evaluated from the request's features, computed once).
+func (x *exchange) qualified(ms []member) []member {
+	out := make([]member, 0, len(ms))
+	for _, m := range ms {
+		if qualifies(m.when, x.req.Request) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // candidates presents members to a selection policy.

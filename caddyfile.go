@@ -50,7 +50,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		}
 //		model <alias> {
 //			strategy weighted|fallback|latency|least_busy|cost|sticky [{ <options> }]
-//			to <target> [<upstream-model>] [weight <n>]
+//			to <target> [<upstream-model>] [weight <n>] [when <condition>...]
 //		}
 //		strategy         <name> [{ <options> }]
 //		retries          <n>
@@ -432,14 +432,22 @@ func parseAlias(d *caddyfile.Dispenser) (*ModelAlias, []caddyfile.Token, error) 
 	return a, toks, nil
 }
 
-// parseMember parses `to <target> [<upstream-model>] [weight <n>]`.
+// parseMember parses `to <target> [<upstream-model>] [weight <n>]
+// [when <condition>...]`.
 func parseMember(d *caddyfile.Dispenser) (Member, caddyfile.Token, error) {
 	if !d.NextArg() {
-		return Member{}, caddyfile.Token{}, d.Err("to: expected <target> [<upstream-model>] [weight <n>]")
+		return Member{}, caddyfile.Token{}, d.Err("to: expected <target> [<upstream-model>] [weight <n>] [when <condition>...]")
 	}
 	m := Member{Target: d.Val()}
 	tok := d.Token()
 	args := d.RemainingArgs()
+	if i := slices.Index(args, "when"); i >= 0 {
+		conds, err := parseConditions(args[i+1:])
+		if err != nil {
+			return Member{}, tok, d.Errf("to: when: %v", err)
+		}
+		m.When, args = conds, args[:i]
+	}
 	if len(args) > 0 && args[0] != "weight" {
 		m.Model, args = args[0], args[1:]
 	}
@@ -452,7 +460,7 @@ func parseMember(d *caddyfile.Dispenser) (Member, caddyfile.Token, error) {
 		}
 		m.Weight = &n
 	default:
-		return Member{}, tok, d.Err("to: expected <target> [<upstream-model>] [weight <n>]")
+		return Member{}, tok, d.Err("to: expected <target> [<upstream-model>] [weight <n>] [when <condition>...]")
 	}
 	return m, tok, nil
 }

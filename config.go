@@ -161,6 +161,9 @@ type Member struct {
 	Model string `json:"model,omitempty"`
 	// Weight is the member's weight. Default: the target's weight.
 	Weight *int `json:"weight,omitempty"`
+	// When are conditions that must all hold for the member to be a
+	// candidate of a request (routing by content). None: always.
+	When []Condition `json:"when,omitempty"`
 }
 
 // RetryBackoff is the pause between retries on the same target:

@@ -421,7 +421,15 @@ func (h *Handler) provisionAlias(ctx caddy.Context, a *ModelAlias) error {
 		if model == "" {
 			model = a.Name
 		}
-		g.members = append(g.members, newMember(t, model, weight))
+		for _, c := range m.When {
+			if err := c.check(); err != nil {
+				return fmt.Errorf("model %q: to %s: when: %v", a.Name, m.Target, err)
+			}
+		}
+		nm := newMember(t, model, weight)
+		nm.when = m.When
+		g.conditional = g.conditional || len(m.When) > 0
+		g.members = append(g.members, nm)
 	}
 	a.group = g
 	h.aliases[a.Name] = a
