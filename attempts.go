@@ -229,6 +229,15 @@ func (x *exchange) native(m member) bool {
 	return !x.req.Op.Hub() && m.target.native != nil && m.target.native.Speaks(x.req.Op)
 }
 
+// clientKey is the client's key to forward upstream to a target without
+// an api_key (bring your own key) — never once router keys exist.
+func (x *exchange) clientKey() string {
+	if x.h.keysConfigured {
+		return ""
+	}
+	return x.req.ClientKey
+}
+
 // call describes one attempt on m: the client's body as it is for a
 // passthrough, else its hub translation.
 func (x *exchange) call(m member) llm.Call {
@@ -239,7 +248,7 @@ func (x *exchange) call(m member) llm.Call {
 		Model:        m.model,
 		Stream:       x.req.Stream,
 		IncludeUsage: x.req.IncludeUsage,
-		ClientKey:    x.req.ClientKey,
+		ClientKey:    x.clientKey(),
 		Upstream:     &m.target.upstream,
 	}
 	if x.native(m) {
