@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The oracle below is written independently of the scanner: regular
@@ -23,7 +24,7 @@ func hexClass(v byte) string {
 // byteRE matches one spelling of the ASCII byte c.
 func byteRE(c byte) string {
 	alts := []string{
-		regexp.QuoteMeta(string(c)),
+		regexp.QuoteMeta(string([]byte{c})),
 		`%` + hexClass(c>>4) + hexClass(c&0xf),
 		`\\u00` + hexClass(c>>4) + hexClass(c&0xf),
 	}
@@ -41,8 +42,38 @@ func partialRE(c byte) string {
 	return `(?:\\(?:u(?:0(?:0` + hexClass(c>>4) + `?)?)?)?|%` + hexClass(c>>4) + `?)`
 }
 
+// compiled caches the oracle's expressions: fuzzing mutates the text far
+// more often than the key.
+var compiled = struct {
+	sync.Mutex
+	m map[string]*regexp.Regexp
+}{m: make(map[string]*regexp.Regexp)}
+
+// cachedRE returns build(key), compiled once per kind and key.
+func cachedRE(kind, key string, build func(string) *regexp.Regexp) *regexp.Regexp {
+	compiled.Lock()
+	defer compiled.Unlock()
+	id := kind + "\x00" + key
+	if re, ok := compiled.m[id]; ok {
+		return re
+	}
+	if len(compiled.m) > 256 {
+		clear(compiled.m)
+	}
+	re := build(key)
+	compiled.m[id] = re
+	return re
+}
+
 // spellRE matches any spelling of key.
-func spellRE(key string) *regexp.Regexp {
+func spellRE(key string) *regexp.Regexp { return cachedRE("spell", key, buildSpellRE) }
+
+// tailRE matches an end of text that spells key[:j], j >= TailLen, possibly
+// followed by part of one more escape.
+func tailRE(key string) *regexp.Regexp { return cachedRE("tail", key, buildTailRE) }
+
+// buildSpellRE compiles spellRE.
+func buildSpellRE(key string) *regexp.Regexp {
 	var b strings.Builder
 	for i := 0; i < len(key); i++ {
 		b.WriteString(byteRE(key[i]))
@@ -50,9 +81,8 @@ func spellRE(key string) *regexp.Regexp {
 	return regexp.MustCompile(b.String())
 }
 
-// tailRE matches an end of text that spells key[:j], j >= TailLen, possibly
-// followed by part of one more escape.
-func tailRE(key string) *regexp.Regexp {
+// buildTailRE compiles tailRE.
+func buildTailRE(key string) *regexp.Regexp {
 	// rest(k) matches what may follow key[:k]: nothing, a partial escape of
 	// key[k], or key[k] and rest(k+1).
 	rest := ""

@@ -117,7 +117,7 @@ type spelling struct {
 func unitSpellings(key string, k int) []spelling {
 	const hexUpper, hexLower = "0123456789ABCDEF", "0123456789abcdef"
 	c := key[k]
-	out := []spelling{{string(c), 1}}
+	out := []spelling{{string([]byte{c}), 1}}
 	if c == ' ' {
 		out = append(out, spelling{"+", 1})
 	}

@@ -94,3 +94,22 @@ func TestTruncateWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncateNonASCIIPieces(t *testing.T) {
+	s := New("clé-secrète-123")
+	tests := []struct{ in, want string }{
+		{`ab cl\u00e9-s`, "ab " + Marker},
+		{`ab cl\u00E9`, "ab " + Marker},
+		{`ab cl\u00`, `ab cl\u00`},
+		{"ab cl%C3%A9-", "ab " + Marker},
+		{"ab cl%c3%a", "ab cl%c3%a"},
+		{"ab clé%2", "ab " + Marker},
+		{"ab clé", "ab " + Marker},
+		{"ab cl\xc3", "ab cl\xc3"},
+	}
+	for _, tt := range tests {
+		if got := s.Truncate(tt.in, 100); got != tt.want {
+			t.Errorf("Truncate(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
