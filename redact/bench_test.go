@@ -14,8 +14,8 @@ var benchSecrets = []string{
 	"Bearer gsk_" + strings.Repeat("Tq8mNb4R", 6),
 }
 
-// benchBody is a JSON error body without secrets, of about size bytes, with
-// the escapes, percent signs and letters a real body has.
+// benchBody is a JSON error body without secrets, of size bytes, dense with
+// what makes the scanner look closer: escapes, percent signs, "sk-", "AIza".
 func benchBody(size int) []byte {
 	const chunk = `{"error":{"message":"The model \"gpt-4o\" does not exist or you do not have access to it. See https:\/\/platform.openai.com\/docs?q=a%20b\u00e9 — skip, sk-, AIza? \n","type":"invalid_request_error","param":null,"code":"model_not_found"}}` + "\n"
 	var b bytes.Buffer
@@ -39,6 +39,20 @@ func benchmarkScrub(b *testing.B, size int) {
 
 func BenchmarkScrubClean4KiB(b *testing.B) { benchmarkScrub(b, 4<<10) }
 func BenchmarkScrubClean1MiB(b *testing.B) { benchmarkScrub(b, 1<<20) }
+
+// A chat answer without escapes: the common body.
+func BenchmarkScrubCleanAnswer1MiB(b *testing.B) {
+	s := New(benchSecrets...)
+	const chunk = `{"id":"chatcmpl-123","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there, how may I help you today?"}}]}` + "\n"
+	body := []byte(strings.Repeat(chunk, 1<<20/len(chunk)))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if out := s.Scrub(body); &out[0] != &body[0] {
+			b.Fatal("scrubbed a body without secrets")
+		}
+	}
+}
 
 func BenchmarkScrubStringClean4KiB(b *testing.B) {
 	s := New(benchSecrets...)

@@ -51,8 +51,8 @@ type Scrubber struct {
 	pair2 [1 << 13]byte
 	// maxSpell bounds the text length of one spelling of any secret.
 	maxSpell int
-	// rescan is set when a secret has a byte of Marker, the only case in
-	// which inserting a marker can complete a new spelling.
+	// rescan is set when a secret has a bracket: a spelling that a marker
+	// completes holds the marker's first or last byte.
 	rescan bool
 }
 
@@ -130,8 +130,8 @@ func unitSpellings(key string, k int) []spelling {
 		out = append(out, spelling{string([]byte{'\\', e}), 1})
 	}
 	r, size := utf8.DecodeRuneInString(key[k:])
-	if r == utf8.RuneError {
-		return out
+	if r == utf8.RuneError && size == 1 {
+		return out // no rune starts here
 	}
 	code := []rune{r}
 	if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {

@@ -74,6 +74,7 @@ func TestScrubSpecialCharacters(t *testing.T) {
 		{"non-ASCII first json", "écrou-secret", `<\u00e9crou-secret>`, "<" + Marker + ">"},
 		{"non-ASCII first url", "écrou-secret", "<%c3%A9crou-secret>", "<" + Marker + ">"},
 		{"emoji first", "😀secret!", `"\ud83d\ude00secret!" 😀secret! %F0%9F%98%80secret%21`, `"` + Marker + `" ` + Marker + " " + Marker},
+		{"replacement character", "\ufffdsecret-key", `"\ufffdsecret-key"`, `"` + Marker + `"`},
 		{"surrogate pair", "key-😀-1234", `"key-\ud83d\ude00-1234"`, `"` + Marker + `"`},
 		{"surrogate pair upper", "key-😀-1234", `"key-\uD83D\uDE00-1234"`, `"` + Marker + `"`},
 		{"lone surrogate kept", "key-😀-1234", `"key-\ud83d-1234"`, `"key-\ud83d-1234"`},

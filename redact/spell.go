@@ -287,8 +287,8 @@ func escapes(key string, k int) [3]string {
 	var out [3]string
 	c := key[k]
 	out[0] = string([]byte{'%', hexUpper[c>>4], hexUpper[c&0xf]})
-	r, _ := utf8.DecodeRuneInString(key[k:])
-	if r == utf8.RuneError {
+	r, size := utf8.DecodeRuneInString(key[k:])
+	if r == utf8.RuneError && size == 1 {
 		return out
 	}
 	u := make([]byte, 0, 12)
