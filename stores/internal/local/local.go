@@ -25,7 +25,7 @@ type Engine struct {
 
 type keyState struct {
 	mu        sync.Mutex
-	dead      bool // pruned: look the name up again
+	dead      bool         // pruned: look the name up again
 	reqs      queue[int64] // admission times of the window, unix ms
 	toks      queue[tokenEntry]
 	tokSum    int64 // tokens in toks
