@@ -18,12 +18,16 @@ func provision(t testing.TB, slot string, storage certmagic.Storage, clock *stor
 	if clock != nil {
 		m.Now = clock.Now
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := m.Provision(ctx); err != nil {
+	if err := m.Provision(testContext(t)); err != nil {
 		t.Fatalf("Provision: %v", err)
 	}
 	return m
+}
+
+func testContext(t testing.TB) caddy.Context {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // TestMemorySuite runs the store suite; "two" is two llm_router blocks of

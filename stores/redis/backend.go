@@ -185,6 +185,20 @@ func (b *backend) remember(t *stores.Ticket, used []int64, admitted bool) {
 	b.knownMu.Unlock()
 }
 
+// settledLocally takes a Redis ticket settled in the process out of what
+// Redis last said: its reservation was counted there and is now spend
+// counted in the fallback.
+func (b *backend) settledLocally(t *stores.Ticket) {
+	b.knownMu.Lock()
+	defer b.knownMu.Unlock()
+	m := b.known[t.Key]
+	for _, tb := range t.Budgets {
+		if u, ok := m[tb.Period]; ok {
+			m[tb.Period] = max(u-t.Reserved, 0)
+		}
+	}
+}
+
 // seed gives the fallback Redis's last view of the key's budgets.
 func (b *backend) seed(a *stores.Admission) {
 	if len(a.Key.Budgets) == 0 {

@@ -283,6 +283,7 @@ func (r *Redis) Settle(ctx context.Context, t *stores.Ticket, tokens int64, usd 
 		err = r.failed(err)
 	}
 	n := keys.ToNano(usd)
+	b.settledLocally(t)
 	for _, tb := range t.Budgets {
 		if n > 0 {
 			b.local.AddSpend(t.Key, tb.Period, tb.End, n)
