@@ -35,10 +35,10 @@ func TestAuthenticate(t *testing.T) {
 	t.Setenv("LLM_ROUTER_TEST_BOB", bobKey)
 	s := testSet(t)
 	for presented, want := range map[string]string{
-		aliceKey: "alice", // literal
-		bobKey:   "bob",   // {env.*}
-		carolKey: "carol", // sha256: form (upper-case hex)
-		"":       "",
+		aliceKey:                      "alice", // literal
+		bobKey:                        "bob",   // {env.*}
+		carolKey:                      "carol", // sha256: form (upper-case hex)
+		"":                            "",
 		"sk-llmr-alice-012345678":     "", // a prefix
 		aliceKey + "0":                "", // longer
 		"{env.LLM_ROUTER_TEST_BOB}":   "", // the placeholder itself
