@@ -1,31 +1,32 @@
 -- Admits one request of one key name: counts it in the request and token
 -- windows and reserves its worst-case cost in every budget, or, when
 -- anything does not fit, changes nothing. Times are unix milliseconds;
--- money is integer nano-dollars. Numbers written back are passed as strings
--- (ARGV) so that Lua never formats a large number.
+-- money is integer nano-dollars. Numbers written back come from ARGV or
+-- from Redis as strings, so that Lua never formats a large number.
 --
 -- KEYS: q (requests: zset id -> admitted), t (settled tokens: zset
---   "id:n" -> settled at), f (in flight: zset "id:n" -> expires),
---   c (hash: t = settled tokens in window, f = tokens in flight),
---   then per budget b (hash: s = spend, r = reserved) and
---   x (reservations: zset "id:n" -> expires).
--- ARGV: now, cutoff (now - 60000), id, rpm, tpm, tokens, fmember,
---   expires, reserve, xmember, keep (ms to keep the window keys), then per
---   budget: limit, expire in ms (0: never).
+--   "id:n" -> settled at), f (in flight: zset id -> expires),
+--   c (hash: t = settled tokens in window, f = tokens in flight,
+--   "#<id>" = a ticket's tokens in flight), then per budget
+--   b (hash: s = spend, r = reserved, "#<id>" = a ticket's reservation)
+--   and x (reservations: zset id -> expires).
+-- ARGV: now, cutoff (now - 60000), id, rpm, tpm, tokens, expires, reserve,
+--   keep (ms to keep the window keys), then per budget: limit, expire in ms
+--   (0: never).
 -- Returns: admitted (1/0), requests, request retry ms, request reset ms,
 --   tokens, token retry ms, token reset ms, then per budget spend +
---   reserved (others' reservations only) before this request.
+--   reserved before this request.
 local now = tonumber(ARGV[1])
 local cutoff = ARGV[2]
+local id = ARGV[3]
 local rpm = tonumber(ARGV[4])
 local tpm = tonumber(ARGV[5])
 local est = tonumber(ARGV[6])
-local reserve = tonumber(ARGV[9])
+local reserve = tonumber(ARGV[8])
 local nb = (#KEYS - 4) / 2
 local ok = true
 
 local function num(v) return tonumber(v) or 0 end
-local function amount(m) return string.match(m, ':(%-?%d+)$') end
 
 -- Requests of the last 60 s.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
@@ -42,11 +43,15 @@ end
 
 -- Tokens: settled ones leave after 60 s, lost in-flight ones at expiry.
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', cutoff)) do
-  redis.call('HINCRBY', KEYS[4], 't', '-' .. amount(m))
+  redis.call('HINCRBY', KEYS[4], 't', '-' .. string.match(m, ':(%d+)$'))
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])) do
-  redis.call('HINCRBY', KEYS[4], 'f', '-' .. amount(m))
+  local n = redis.call('HGET', KEYS[4], '#' .. m)
+  if n then
+    redis.call('HINCRBY', KEYS[4], 'f', '-' .. n)
+    redis.call('HDEL', KEYS[4], '#' .. m)
+  end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
 local c = redis.call('HMGET', KEYS[4], 't', 'f')
@@ -61,7 +66,7 @@ if tpm > 0 and toks + est > tpm then
     local settled = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
     local freed = 0
     for i = 1, #settled, 2 do
-      freed = freed + num(amount(settled[i]))
+      freed = freed + num(string.match(settled[i], ':(%d+)$'))
       if toks - freed + est <= tpm then
         tokRetry = num(settled[i + 1]) + 60000 - now
         break
@@ -75,37 +80,43 @@ local out = {0, reqs, reqRetry, reqReset, toks, tokRetry, tokReset}
 for i = 1, nb do
   local b, x = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
   for _, m in ipairs(redis.call('ZRANGEBYSCORE', x, '-inf', ARGV[1])) do
-    redis.call('HINCRBY', b, 'r', '-' .. amount(m))
+    local n = redis.call('HGET', b, '#' .. m)
+    if n then
+      redis.call('HINCRBY', b, 'r', '-' .. n)
+      redis.call('HDEL', b, '#' .. m)
+    end
   end
   redis.call('ZREMRANGEBYSCORE', x, '-inf', ARGV[1])
   local v = redis.call('HMGET', b, 's', 'r')
   local used = num(v[1]) + num(v[2])
-  if reserve > tonumber(ARGV[10 + 2 * i]) - used then ok = false end
+  if reserve > tonumber(ARGV[8 + 2 * i]) - used then ok = false end
   out[7 + i] = used
 end
 if not ok then return out end
 
 -- Count it.
 out[1] = 1
-local keep = tonumber(ARGV[11])
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+local keep = tonumber(ARGV[9])
+redis.call('ZADD', KEYS[1], ARGV[1], id)
 if est > 0 then
-  redis.call('ZADD', KEYS[3], ARGV[8], ARGV[7])
+  redis.call('ZADD', KEYS[3], ARGV[7], id)
+  redis.call('HSET', KEYS[4], '#' .. id, ARGV[6])
   redis.call('HINCRBY', KEYS[4], 'f', ARGV[6])
 end
-for _, k in ipairs({KEYS[1], KEYS[2], KEYS[3], KEYS[4]}) do
-  if redis.call('PTTL', k) < keep then redis.call('PEXPIRE', k, ARGV[11]) end
+for k = 1, 4 do
+  if redis.call('PTTL', KEYS[k]) < keep then redis.call('PEXPIRE', KEYS[k], ARGV[9]) end
 end
 for i = 1, nb do
   local b, x = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
   if reserve > 0 then
-    redis.call('ZADD', x, ARGV[8], ARGV[10])
-    redis.call('HINCRBY', b, 'r', ARGV[9])
+    redis.call('ZADD', x, ARGV[7], id)
+    redis.call('HSET', b, '#' .. id, ARGV[8])
+    redis.call('HINCRBY', b, 'r', ARGV[8])
   end
-  local at = ARGV[11 + 2 * i]
-  if at ~= '0' then
-    redis.call('PEXPIRE', b, at)
-    redis.call('PEXPIRE', x, at)
+  local ttl = ARGV[9 + 2 * i]
+  if ttl ~= '0' then
+    redis.call('PEXPIRE', b, ttl)
+    redis.call('PEXPIRE', x, ttl)
   end
 end
 return out

@@ -52,6 +52,9 @@ var (
 	handOverEvery = time.Second
 )
 
+// spanMs is the windows' span in milliseconds.
+const spanMs = int64(stores.WindowSpan / time.Millisecond)
+
 // periodGrace keeps a budget period's keys after its end, for
 // settlements of requests admitted just before.
 const periodGrace = 7 * 24 * time.Hour
@@ -123,7 +126,7 @@ func (b *backend) handOver() {
 	if len(spends) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	for i, s := range spends {
 		nk := b.keysOf(s.Key)
@@ -225,18 +228,16 @@ func (b *backend) admit(ctx context.Context, a *stores.Admission, t *stores.Tick
 	nb := len(t.Budgets)
 	ks := make([]string, 4, 4+2*nb)
 	ks[0], ks[1], ks[2], ks[3] = nk.q, nk.t, nk.f, nk.c
-	args := make([]any, 11, 11+2*nb)
+	args := make([]any, 9, 9+2*nb)
 	args[0] = strconv.FormatInt(ms, 10)
-	args[1] = strconv.FormatInt(ms-int64(stores.WindowSpan/time.Millisecond), 10)
+	args[1] = strconv.FormatInt(ms-spanMs, 10)
 	args[2] = t.ID
 	args[3] = strconv.FormatInt(a.Key.RPM, 10)
 	args[4] = strconv.FormatInt(a.Key.TPM, 10)
 	args[5] = strconv.FormatInt(t.Tokens, 10)
-	args[6] = member(t.ID, t.Tokens)
-	args[7] = strconv.FormatInt(ms+t.TTL.Milliseconds(), 10)
-	args[8] = strconv.FormatInt(t.Reserved, 10)
-	args[9] = member(t.ID, t.Reserved)
-	args[10] = strconv.FormatInt(t.TTL.Milliseconds()+int64(stores.WindowSpan/time.Millisecond)+1000, 10)
+	args[6] = strconv.FormatInt(ms+t.TTL.Milliseconds(), 10)
+	args[7] = strconv.FormatInt(t.Reserved, 10)
+	args[8] = strconv.FormatInt(t.TTL.Milliseconds()+spanMs+1000, 10)
 	for _, tb := range t.Budgets {
 		bk, xk := nk.period(tb.Period)
 		ks = append(ks, bk, xk)
@@ -254,12 +255,7 @@ func (b *backend) adjust(ctx context.Context, t *stores.Ticket, n int64, now tim
 	ms := now.UnixMilli()
 	ks := make([]string, 1, 1+2*len(t.Budgets))
 	ks[0] = nk.f
-	fm := ""
-	if t.Tokens > 0 {
-		fm = member(t.ID, t.Tokens)
-	}
-	args := []any{strconv.FormatInt(ms, 10), fm, strconv.FormatInt(ms+t.TTL.Milliseconds(), 10),
-		member(t.ID, t.Reserved), strconv.FormatInt(t.Reserved, 10), member(t.ID, n), strconv.FormatInt(n, 10)}
+	args := []any{strconv.FormatInt(ms, 10), t.ID, strconv.FormatInt(ms+t.TTL.Milliseconds(), 10), strconv.FormatInt(n, 10)}
 	for _, tb := range t.Budgets {
 		bk, xk := nk.period(tb.Period)
 		ks = append(ks, bk, xk)
@@ -275,20 +271,16 @@ func (b *backend) adjust(ctx context.Context, t *stores.Ticket, n int64, now tim
 func (b *backend) settle(ctx context.Context, t *stores.Ticket, tokens int64, usd float64) error {
 	nk := b.keysOf(t.Key)
 	now := b.now()
-	ms := now.UnixMilli()
+	tokens = max(tokens, 0)
 	ks := make([]string, 3, 3+2*len(t.Budgets))
 	ks[0], ks[1], ks[2] = nk.t, nk.f, nk.c
-	fm, xm := "", ""
-	if t.Tokens > 0 {
-		fm = member(t.ID, t.Tokens)
-	}
-	if t.Reserved > 0 {
-		xm = member(t.ID, t.Reserved)
-	}
-	tokens = max(tokens, 0)
-	args := []any{strconv.FormatInt(ms, 10), fm, strconv.FormatInt(t.Tokens, 10), member(t.ID, tokens),
-		strconv.FormatInt(tokens, 10), xm, strconv.FormatInt(t.Reserved, 10), strconv.FormatInt(keys.ToNano(usd), 10),
-		strconv.FormatInt(int64(stores.WindowSpan/time.Millisecond)+1000, 10)}
+	args := make([]any, 6, 6+len(t.Budgets))
+	args[0] = strconv.FormatInt(now.UnixMilli(), 10)
+	args[1] = t.ID
+	args[2] = t.ID + ":" + strconv.FormatInt(tokens, 10)
+	args[3] = strconv.FormatInt(tokens, 10)
+	args[4] = strconv.FormatInt(keys.ToNano(usd), 10)
+	args[5] = strconv.FormatInt(spanMs+1000, 10)
 	for _, tb := range t.Budgets {
 		bk, xk := nk.period(tb.Period)
 		ks = append(ks, bk, xk)
@@ -312,7 +304,7 @@ func (b *backend) status(ctx context.Context, l keys.Limits) (keys.Status, error
 		ks = append(ks, bk, xk)
 	}
 	res, err := statusScript.Run(ctx, b.client, ks, strconv.FormatInt(ms, 10),
-		strconv.FormatInt(ms-int64(stores.WindowSpan/time.Millisecond), 10)).Int64Slice()
+		strconv.FormatInt(ms-spanMs, 10)).Int64Slice()
 	if err != nil {
 		return keys.Status{}, err
 	}
@@ -363,9 +355,6 @@ func (n *names) period(id string) (string, string) {
 	}
 	return p[0], p[1]
 }
-
-// member is a sorted-set member that carries its amount: "<id>:<n>".
-func member(id string, n int64) string { return id + ":" + strconv.FormatInt(n, 10) }
 
 // expireIn is how long a period's keys are kept, in ms, relative so that
 // the clocks of Redis and of the router need not agree; "0" for never.

@@ -187,7 +187,8 @@ func (r *Redis) failed(err error) error {
 	return fmt.Errorf("%w: %v", stores.ErrUnavailable, err)
 }
 
-// Admit implements stores.Store with one round trip.
+// Admit implements stores.Store with one round trip. Like Adjust and
+// Settle, it is not cut short by the request's cancellation.
 func (r *Redis) Admit(ctx context.Context, a stores.Admission) (*stores.Ticket, stores.Decision, error) {
 	b := r.b
 	if b.down() {
@@ -195,11 +196,10 @@ func (r *Redis) Admit(ctx context.Context, a stores.Admission) (*stores.Ticket, 
 	}
 	now := b.now()
 	t := stores.NewTicket(&a, now)
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	res, err := b.admit(ctx, &a, t, now)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, stores.Decision{}, ctx.Err()
-		}
 		return r.fallbackAdmit(&a, r.failed(err))
 	}
 	o := stores.Outcome{Admitted: res[0] == 1, Requests: res[1], RequestRetry: ms(res[2]), RequestReset: ms(res[3]),
@@ -240,12 +240,11 @@ func (r *Redis) Adjust(ctx context.Context, t *stores.Ticket, usd float64) (stor
 	} else {
 		now := b.now()
 		n := keys.ToNano(usd)
+		ctx, cancel := detach(ctx)
+		defer cancel()
 		var res []int64
 		if res, err = b.adjust(ctx, t, n, now); err == nil {
 			return stores.DecideAdjust(t, res[0] == 1, n, res[1:], now), nil
-		}
-		if ctx.Err() != nil {
-			return stores.Decision{}, ctx.Err()
 		}
 		err = r.failed(err)
 	}
@@ -258,8 +257,7 @@ func (r *Redis) Adjust(ctx context.Context, t *stores.Ticket, usd float64) (stor
 	return d, nil
 }
 
-// Settle implements stores.Store with one round trip. It is not cut short
-// by the request's cancellation. When Redis cannot be reached the spend is
+// Settle implements stores.Store with one round trip. When Redis cannot be reached the spend is
 // kept in the process and handed over once Redis is back (the reservation
 // in Redis then lapses at its TTL).
 func (r *Redis) Settle(ctx context.Context, t *stores.Ticket, tokens int64, usd float64) error {
@@ -275,7 +273,7 @@ func (r *Redis) Settle(ctx context.Context, t *stores.Ticket, tokens int64, usd 
 	if b.down() {
 		err = stores.ErrUnavailable
 	} else {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		ctx, cancel := detach(ctx)
 		defer cancel()
 		if err = b.settle(ctx, t, tokens, usd); err == nil {
 			return nil
@@ -304,8 +302,15 @@ func (r *Redis) Status(ctx context.Context, l keys.Limits) (keys.Status, error) 
 	return st, err
 }
 
-// settleTimeout bounds a settlement made after the request's end.
-const settleTimeout = 5 * time.Second
+// callTimeout bounds one call to Redis beyond the client's own timeouts.
+const callTimeout = 5 * time.Second
+
+// detach keeps a call from being cut short by the request's cancellation:
+// a script that ran but whose reply was dropped would leave Redis and the
+// ticket disagreeing.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+}
 
 func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 

@@ -98,3 +98,21 @@ func mustAdmit(t testing.TB, s stores.Store, l keys.Limits) *stores.Ticket {
 	}
 	return tk
 }
+
+// TestRedisLostReply: Redis, not the ticket, knows what a ticket holds, so a
+// settlement after an Adjust whose reply was lost still frees everything.
+func TestRedisLostReply(t *testing.T) {
+	srv := redistest.Start(t)
+	r := provision(t, &Redis{URL: srv.URL, Prefix: newPrefix(t)}, "", nil)
+	l := keys.Limits{Name: "lost", TPM: 1000, Budgets: []*keys.Budget{keys.NewBudget(1, keys.Daily)}}
+	tk, _ := storetest.Admit(t, r, stores.Admission{Key: l, Tokens: 100, Reserve: 0.2})
+	if d, err := r.Adjust(context.Background(), tk, 0.6); err != nil || !d.OK {
+		t.Fatalf("%+v %v", d, err)
+	}
+	tk.Reserved = keys.ToNano(0.2) // as if the reply had been lost
+	storetest.Settle(t, r, tk, 150, 0.3)
+	st := storetest.Status(t, r, l)
+	if b := st.Budgets[0]; b.Reserved != 0 || b.Spend != 0.3 || st.Tokens != 150 {
+		t.Fatalf("status %+v", st)
+	}
+}
