@@ -6,12 +6,19 @@
 // `http.llm_router.stores.redis` (package stores/redis, shared by every
 // process that uses the same Redis).
 //
+// At provision a handler loads the store as a guest module (JSON
+// `"store": {"store": "redis", …}`, Caddyfile through
+// caddyfile.UnmarshalModule), and when it implements ErrorNotifier
+// registers a function that counts store errors.
+//
 // Per request, a handler calls:
 //
 //  1. Admit once, before the first attempt, with the key's Limits, the
 //     request's estimated prompt tokens and the worst-case cost of the
-//     first attempt. A refused Decision (not OK) is the answer: 429 with
-//     Decision.Code and Retry-After; there is nothing to settle.
+//     first attempt. An error wrapping ErrUnavailable is 503
+//     store_unavailable. A refused Decision (not OK) is the answer: 429
+//     with Decision.Code and Message (and Retry-After); there is nothing
+//     to settle.
 //  2. Adjust before each further attempt (another target, other prices),
 //     with what the request may still cost in all: what earlier attempts
 //     already cost plus the worst case of the next one. A refused Decision
@@ -20,9 +27,10 @@
 //     cancelled — with its real tokens (prompt + completion, 0 if none) and
 //     its real cost in all (0 releases the reservation).
 //
-// Decision.SetHeaders writes the x-ratelimit-* and X-LLM-Budget-Remaining
-// headers. Money is counted in nano-dollars (1e-9 USD) as integers, so
-// reservations and settlements add up exactly.
+// Decision.SetHeaders writes the x-ratelimit-*, X-LLM-Budget-Remaining and
+// Retry-After headers of the latest Decision. Money is counted in
+// nano-dollars (1e-9 USD) as integers, so reservations and settlements add
+// up exactly.
 package stores
 
 import (
@@ -47,8 +55,9 @@ type Store interface {
 
 	// Adjust changes the ticket's reservation to usd (what the request may
 	// still cost in all) before a further attempt, atomically; a larger
-	// reservation that does not fit is refused and the old one kept. It
-	// also extends the ticket's TTL from now.
+	// reservation that does not fit is refused and the old one kept. The
+	// reservation's TTL starts again from now. The Decision carries the
+	// admission's windows and the budgets as they now are.
 	Adjust(ctx context.Context, t *Ticket, usd float64) (Decision, error)
 
 	// Settle ends the ticket: its estimated tokens are replaced by tokens
@@ -171,6 +180,14 @@ type TicketBudget struct {
 	Period string
 	// End is when that period ends (zero for total).
 	End time.Time
+}
+
+// RemainingAfter is the smallest budget remainder once the request settles
+// at usd, from d, the latest Decision on t (Admit's or Adjust's), whose
+// BudgetRemaining counts t's reservation: for `usage_cost`'s
+// budget_remaining.
+func (t *Ticket) RemainingAfter(d Decision, usd float64) float64 {
+	return d.BudgetRemaining + t.ReservedUSD() - usd
 }
 
 // ReservedUSD is the current reservation in USD.
