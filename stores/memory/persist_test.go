@@ -170,3 +170,21 @@ func TestMemoryCaddyfile(t *testing.T) {
 }
 
 func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+// TestMemoryWithoutConfig: a context made without a config (as a handler's
+// unit test makes one) has no storage; the store works without persisting.
+func TestMemoryWithoutConfig(t *testing.T) {
+	m := &Memory{poolKey: t.Name()}
+	if err := m.Provision(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	l := budgetLimits("nostorage")
+	tk, _ := storetest.Admit(t, m, stores.Admission{Key: l, Reserve: 1})
+	storetest.Settle(t, m, tk, 1, 0.5)
+	if st := storetest.Status(t, m, l); !near(st.Budgets[0].Spend, 0.5) {
+		t.Fatalf("%+v", st)
+	}
+	if err := m.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+}
