@@ -10,4 +10,6 @@ import (
 	_ "github.com/llmrouter/caddy-llm-router/providers/gemini"
 	_ "github.com/llmrouter/caddy-llm-router/providers/mock"
 	_ "github.com/llmrouter/caddy-llm-router/providers/openai"
+	_ "github.com/llmrouter/caddy-llm-router/stores/memory"
+	_ "github.com/llmrouter/caddy-llm-router/stores/redis"
 )
