@@ -96,13 +96,17 @@ func (ns *names) get(name string, sec int64) Window {
 		return Window{}
 	}
 	var out Window
+	if w.last.Load() <= sec-ns.span() {
+		return out // idle for a whole window
+	}
+	// Every bucket whose slot lies in the window counts; walking the ring
+	// in storage order needs no division per slot.
 	cur := sec / ns.step
-	for slot := cur - ns.n + 1; slot <= cur; slot++ {
-		if slot <= 0 {
-			continue
-		}
-		b := &w.b[slot%ns.n]
-		if b.stamp.Load() != slot {
+	oldest := cur - ns.n + 1
+	for i := range w.b {
+		b := &w.b[i]
+		slot := b.stamp.Load()
+		if slot < oldest || slot > cur {
 			continue
 		}
 		req, errs := b.v[0].Load(), b.v[1].Load()
