@@ -3,6 +3,7 @@ package stats
 import (
 	"strconv"
 	"testing"
+	"time"
 )
 
 // BenchmarkRecord is the hot path: one finished request, from every core
@@ -22,6 +23,28 @@ func BenchmarkRecord(b *testing.B) {
 		for pb.Next() {
 			rec.Record(&reqs[i&15])
 			i++
+		}
+	})
+}
+
+// BenchmarkRecordSerial is Record from one goroutine: its cost without
+// contention, reading the clock itself or given the time.
+func BenchmarkRecordSerial(b *testing.B) {
+	rec := NewRecorder(nil)
+	r := req("target-0", 200)
+	rec.Record(&r)
+	b.Run("clock", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			rec.Record(&r)
+		}
+	})
+	b.Run("at", func(b *testing.B) {
+		r := r
+		r.At = time.Now()
+		b.ReportAllocs()
+		for b.Loop() {
+			rec.Record(&r)
 		}
 	})
 }

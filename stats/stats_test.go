@@ -127,6 +127,15 @@ func TestSeriesRollover(t *testing.T) {
 		t.Errorf("a late request was counted in a newer second: %+v", last)
 	}
 
+	// A request's own At decides its second.
+	r := req("a", 200)
+	r.At = time.Unix(t0+SeriesSeconds-1, 0)
+	rec.record(r)
+	rec.Series(&s)
+	if p := s.Points[SeriesSeconds-2]; p.Requests != 1 {
+		t.Errorf("a request with At one second ago: %+v", p)
+	}
+
 	// Long after: everything is gone.
 	c.set(t0 + 10*SeriesSeconds)
 	rec.Series(&s)
