@@ -323,7 +323,10 @@
 			}
 			frag.append(svgEl('line', { x1: 0, x2: W, y1: H, y2: H, class: 'gridline', 'vector-effect': 'non-scaling-stroke' }));
 			const base = new Array(n).fill(0);
-			for (const s of o.series) {
+			// Stacked series bottom up; others last first, so the main
+			// series is drawn on top where they meet (errors at zero).
+			const order = o.stacked ? o.series : o.series.slice().reverse();
+			for (const s of order) {
 				const top = [];
 				for (let i = 0; i < n; i++) {
 					const v = data[s.key][i];
