@@ -43,11 +43,13 @@ type DiscoveryStatus struct {
 	LastError string
 }
 
-// KeyReporter lists the keys of every llm_router of the process.
+// KeyReporter lists the keys of every llm_router of the process. It is
+// called once per dashboard poll (every second per open page), with the
+// poll's context; it returns a fresh slice, which the caller may reorder.
 type KeyReporter func(ctx context.Context) []KeyStatus
 
 // DiscoveryReporter lists the discovery state of every target that has
-// discovery on.
+// discovery on; like KeyReporter, a fresh slice per call.
 type DiscoveryReporter func() []DiscoveryStatus
 
 var (
