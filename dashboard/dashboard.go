@@ -29,7 +29,7 @@
 //	    "requests_5m": 1200,               // requests it answered or failed in the last 5 minutes
 //	    "errors_5m": 12                    // of which with a status >= 400, or none (client left)
 //	  }],
-//	  "keys": [{                           // only when keys are configured
+//	  "keys": [{                           // only when some key is configured
 //	    "name": "alice",                   // the key's name, never the key
 //	    "rpm": 60, "tpm": 100000,          // limits; 0 = none
 //	    "requests_this_minute": 12,
@@ -37,7 +37,7 @@
 //	    "requests_5m": 40, "errors_5m": 1, // as for targets (in 5-second steps)
 //	    "budgets": [{"period": "daily", "limit": 10, "spend": 1.25, "reserved": 0.02, "remaining": 8.73}]
 //	  }],
-//	  "discovery": [{                      // only when a target has `discover`
+//	  "discovery": [{                      // only when some target has `discover`
 //	    "target": "openai",
 //	    "models": 42,                      // models found by the last successful fetch
 //	    "last_fetch": "2025-01-01T11:55:00Z", // null before the first

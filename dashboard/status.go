@@ -91,10 +91,11 @@ func (d *Dashboard) appendStatus(ctx context.Context, b []byte, s *snapshot) []b
 	}
 	b = append(b, ']')
 
-	if keys, ok := stats.Keys(ctx); ok {
+	// An empty list is left out as no reporter is: no keys configured.
+	if keys, _ := stats.Keys(ctx); len(keys) > 0 {
 		b = appendKeys(b, keys, view)
 	}
-	if disc, ok := stats.Discovery(); ok {
+	if disc, _ := stats.Discovery(); len(disc) > 0 {
 		b = appendDiscovery(b, disc)
 	}
 

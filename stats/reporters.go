@@ -58,7 +58,9 @@ var (
 )
 
 // SetKeyReporter installs the function that lists the keys for the
-// dashboard; nil removes it (the dashboard then shows no key table).
+// dashboard; nil removes it. With no reporter, or one that lists no key,
+// the dashboard shows no key table, so a reporter may be installed once
+// for the life of the process.
 func SetKeyReporter(f func(ctx context.Context) []KeyStatus) {
 	if f == nil {
 		keyReporter.Store(nil)
