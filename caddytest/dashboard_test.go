@@ -29,6 +29,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/llmrouter/caddy-llm-router/internal/fakeupstream"
+	"github.com/llmrouter/caddy-llm-router/stats"
 )
 
 // dashSecret is the upstream key of the test's failing target: it must
@@ -60,6 +61,31 @@ llm_router {
 		models flaky-*
 	}
 }`
+}
+
+// dashKeys stand in for the keys of the router (the lead's key store
+// reports the real ones): one close to its rpm, one over 95 % of a budget,
+// one without limits.
+func dashKeys(context.Context) []stats.KeyStatus {
+	return []stats.KeyStatus{
+		{Name: "team-search", RPM: 600, TPM: 200000, RequestsThisMinute: 212, TokensThisMinute: 84210, Budgets: []stats.BudgetStatus{
+			{Period: "daily", Limit: 50, Spend: 12.4, Reserved: 0.6, Remaining: 37},
+			{Period: "monthly", Limit: 1000, Spend: 640.25, Reserved: 0.6, Remaining: 359.15},
+		}},
+		{Name: "ci-bot", RPM: 60, RequestsThisMinute: 55, TokensThisMinute: 9100, Budgets: []stats.BudgetStatus{
+			{Period: "total", Limit: 100, Spend: 99.2, Reserved: 0.5, Remaining: 0.3},
+		}},
+		{Name: "alice", RequestsThisMinute: 3, TokensThisMinute: 950},
+	}
+}
+
+// dashDiscovery stands in for model discovery: one fetch that worked, one
+// that failed.
+func dashDiscovery() []stats.DiscoveryStatus {
+	return []stats.DiscoveryStatus{
+		{Target: "dash-alpha", Models: 12, LastFetch: time.Now().Add(-2 * time.Minute)},
+		{Target: "dash-flaky", LastFetch: time.Now().Add(-30 * time.Second), LastError: "GET /v1/models: 401 Unauthorized"},
+	}
 }
 
 // dashTraffic sends n chat requests to the mock targets, of various sizes.
@@ -172,6 +198,9 @@ func TestDashboardBrowser(t *testing.T) {
 	flaky.Always(fakeupstream.Step{Status: 500})
 	load(t, dashRouter(flaky))
 	dashTraffic(t, 24)
+	prevKeys := stats.SetKeyReporter(dashKeys)
+	prevDisc := stats.SetDiscoveryReporter(dashDiscovery)
+	t.Cleanup(func() { stats.SetKeyReporter(prevKeys); stats.SetDiscoveryReporter(prevDisc) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -272,10 +301,30 @@ func TestDashboardBrowser(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	// The charts are drawn; the key table stays hidden without keys.
+	// The charts are drawn; the keys and discovery tables show what their
+	// reporters list, budgets as bars.
 	charts, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('.chart svg path.line').length`))
 	if err != nil || charts < 4 {
 		t.Errorf("%d chart lines drawn (%v), want at least 4", charts, err)
+	}
+	type tables struct {
+		Keys      []string `json:"keys"`
+		FullBars  int      `json:"fullBars"`
+		Discovery string   `json:"discovery"`
+	}
+	tab, err := chromedp.Run(bctx, chromedp.Evaluate[tables](`({
+		keys: document.getElementById('keys-section').hidden ? [] : Array.from(document.querySelectorAll('#keys tr')).map(r => r.dataset.key),
+		fullBars: document.querySelectorAll('#keys .bar-fill.bad').length,
+		discovery: document.getElementById('discovery-section').hidden ? '' : document.getElementById('discovery').innerText,
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tab.Keys, []string{"alice", "ci-bot", "team-search"}) || tab.FullBars != 1 {
+		t.Errorf("keys table: rows %v, %d budget bars in red; want alice, ci-bot, team-search and ci-bot's budget in red", tab.Keys, tab.FullBars)
+	}
+	if !strings.Contains(tab.Discovery, "dash-alpha") || !strings.Contains(tab.Discovery, "401 Unauthorized") {
+		t.Errorf("discovery table: %q", tab.Discovery)
 	}
 
 	// Never the upstream key, in the page or its data.

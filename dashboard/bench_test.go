@@ -43,8 +43,8 @@ func BenchmarkStatus(b *testing.B) {
 			},
 		}
 	}
-	stats.SetKeyReporter(func(context.Context) []stats.KeyStatus { return keys })
-	b.Cleanup(func() { stats.SetKeyReporter(nil) })
+	prev := stats.SetKeyReporter(func(context.Context) []stats.KeyStatus { return keys })
+	b.Cleanup(func() { stats.SetKeyReporter(prev) })
 	// Every second of the last 15 minutes had traffic, on every target,
 	// from many keys.
 	for sec := range stats.SeriesSeconds {

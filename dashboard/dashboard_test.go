@@ -152,9 +152,9 @@ func TestStatusJSON(t *testing.T) {
 	if strings.Contains(w.Body.String(), `"keys"`) || strings.Contains(w.Body.String(), `"discovery"`) {
 		t.Errorf("keys or discovery without a reporter: %s", w.Body.String()[:200])
 	}
-	stats.SetKeyReporter(func(context.Context) []stats.KeyStatus { return nil })
-	stats.SetDiscoveryReporter(func() []stats.DiscoveryStatus { return []stats.DiscoveryStatus{} })
-	t.Cleanup(func() { stats.SetKeyReporter(nil); stats.SetDiscoveryReporter(nil) })
+	prevKeys := stats.SetKeyReporter(func(context.Context) []stats.KeyStatus { return nil })
+	prevDisc := stats.SetDiscoveryReporter(func() []stats.DiscoveryStatus { return []stats.DiscoveryStatus{} })
+	t.Cleanup(func() { stats.SetKeyReporter(prevKeys); stats.SetDiscoveryReporter(prevDisc) })
 	if _, w := readStatus(t, d); strings.Contains(w.Body.String(), `"keys"`) || strings.Contains(w.Body.String(), `"discovery"`) {
 		t.Errorf("keys or discovery from reporters that list none: %s", w.Body.String()[:200])
 	}
@@ -268,8 +268,8 @@ func TestStatusKeyWindow(t *testing.T) {
 	d := &Dashboard{rec: rec}
 	rec.Record(&stats.Request{Target: "x", Status: 200, Key: "bob"})
 	rec.Record(&stats.Request{Target: "x", Status: 429, Key: "bob"})
-	stats.SetKeyReporter(func(context.Context) []stats.KeyStatus { return []stats.KeyStatus{{Name: "bob"}} })
-	t.Cleanup(func() { stats.SetKeyReporter(nil) })
+	prev := stats.SetKeyReporter(func(context.Context) []stats.KeyStatus { return []stats.KeyStatus{{Name: "bob"}} })
+	t.Cleanup(func() { stats.SetKeyReporter(prev) })
 	s, _ := readStatus(t, d)
 	if s.Keys == nil || len(*s.Keys) != 1 || (*s.Keys)[0].Requests5m != 2 || (*s.Keys)[0].Errors5m != 1 {
 		t.Fatalf("keys %+v", s.Keys)

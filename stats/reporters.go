@@ -58,27 +58,33 @@ var (
 )
 
 // SetKeyReporter installs the function that lists the keys for the
-// dashboard; nil removes it. With no reporter, or one that lists no key,
-// the dashboard shows no key table, so a reporter may be installed once
-// for the life of the process.
-func SetKeyReporter(f func(ctx context.Context) []KeyStatus) {
-	if f == nil {
-		keyReporter.Store(nil)
-		return
+// dashboard, and returns the one it replaces; nil removes it. With no
+// reporter, or one that lists no key, the dashboard shows no key table, so
+// a reporter may be installed once for the life of the process.
+func SetKeyReporter(f func(ctx context.Context) []KeyStatus) (previous func(ctx context.Context) []KeyStatus) {
+	var next *KeyReporter
+	if f != nil {
+		r := KeyReporter(f)
+		next = &r
 	}
-	r := KeyReporter(f)
-	keyReporter.Store(&r)
+	if old := keyReporter.Swap(next); old != nil {
+		return *old
+	}
+	return nil
 }
 
 // SetDiscoveryReporter installs the function that lists the discovery
-// state for the dashboard; nil removes it.
-func SetDiscoveryReporter(f func() []DiscoveryStatus) {
-	if f == nil {
-		discoveryReporter.Store(nil)
-		return
+// state for the dashboard, and returns the one it replaces; nil removes it.
+func SetDiscoveryReporter(f func() []DiscoveryStatus) (previous func() []DiscoveryStatus) {
+	var next *DiscoveryReporter
+	if f != nil {
+		r := DiscoveryReporter(f)
+		next = &r
 	}
-	r := DiscoveryReporter(f)
-	discoveryReporter.Store(&r)
+	if old := discoveryReporter.Swap(next); old != nil {
+		return *old
+	}
+	return nil
 }
 
 // Keys returns what the key reporter lists, and false when none is set.

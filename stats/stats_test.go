@@ -326,9 +326,21 @@ func TestReporters(t *testing.T) {
 	if d, ok := Discovery(); !ok || len(d) != 1 || d[0].Models != 3 {
 		t.Errorf("discovery %v %v", d, ok)
 	}
-	SetKeyReporter(nil)
+	prev := SetKeyReporter(nil)
 	if _, ok := Keys(context.Background()); ok {
 		t.Error("key reporter still set after SetKeyReporter(nil)")
+	}
+	if prev == nil || prev(context.Background())[0].Name != "alice" {
+		t.Error("SetKeyReporter did not return the reporter it replaced")
+	}
+	if SetKeyReporter(prev) != nil {
+		t.Error("SetKeyReporter returned a reporter after nil")
+	}
+	if k, _ := Keys(context.Background()); len(k) != 1 {
+		t.Error("the restored reporter does not answer")
+	}
+	if prevD := SetDiscoveryReporter(nil); prevD == nil || prevD()[0].Models != 3 {
+		t.Error("SetDiscoveryReporter did not return the reporter it replaced")
 	}
 }
 

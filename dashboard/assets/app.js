@@ -33,7 +33,7 @@
 		for (const [v, u] of units) {
 			if (a >= v) {
 				const x = n / v;
-				return (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)) + u;
+				return String(+x.toFixed(Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2)) + u;
 			}
 		}
 		return String(n);
@@ -57,7 +57,7 @@
 		if (v === 0) return '$0';
 		const a = Math.abs(v);
 		if (a >= 1000) return '$' + compact(v);
-		if (a >= 1) return '$' + v.toFixed(2);
+		if (a >= 0.1) return '$' + v.toFixed(2);
 		if (a >= 0.01) return '$' + v.toFixed(3);
 		if (a < 0.000001) return '<$0.000001';
 		return '$' + String(+v.toPrecision(2));
@@ -447,6 +447,11 @@
 
 	let keysData = [];
 
+	// level colours a bar by how full it is, in percent.
+	function level(share) {
+		return share >= 95 ? 'bad' : share >= 80 ? 'warn' : 'ok';
+	}
+
 	function meter(used, limit, label) {
 		const cell = el('td', 'bar');
 		const lab = el('div', 'bar-label');
@@ -457,8 +462,7 @@
 			const fill = el('span', 'bar-fill');
 			const share = Math.min(100, (100 * used) / limit);
 			fill.style.width = share + '%';
-			if (share >= 100) fill.classList.add('bad');
-			else if (share >= 80) fill.classList.add('warn');
+			fill.classList.add(level(share));
 			track.append(fill);
 			cell.append(track);
 		}
@@ -482,8 +486,8 @@
 			const share = b.limit > 0 ? Math.min(100, (100 * b.spend) / b.limit) : 100;
 			spent.style.width = share + '%';
 			reserved.style.width = (b.limit > 0 ? Math.min(100 - share, (100 * b.reserved) / b.limit) : 0) + '%';
-			if (share >= 100) spent.classList.add('bad');
-			else if (share >= 80) spent.classList.add('warn');
+			// What is reserved is as good as spent.
+			spent.classList.add(level(b.limit > 0 ? (100 * (b.spend + b.reserved)) / b.limit : 100));
 			track.append(spent, reserved);
 			box.append(lab, track);
 			cell.append(box);
