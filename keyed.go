@@ -12,6 +12,7 @@ import (
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/keys"
 	"github.com/llmrouter/caddy-llm-router/llm"
+	"github.com/llmrouter/caddy-llm-router/stats"
 	"github.com/llmrouter/caddy-llm-router/stores"
 )
 
@@ -219,4 +220,21 @@ func (h *Handler) keyMayUse(k *keys.Key, model string) bool {
 		}
 	}
 	return false
+}
+
+func init() {
+	// The dashboard's key section: every registered key name, with its
+	// store's status.
+	stats.SetKeyReporter(func(ctx context.Context) []stats.KeyStatus {
+		reports := keys.Report(ctx)
+		out := make([]stats.KeyStatus, len(reports))
+		for i, r := range reports {
+			ks := stats.KeyStatus{Name: r.Name, RPM: r.RPM, TPM: r.TPM, RequestsThisMinute: r.Requests, TokensThisMinute: r.Tokens}
+			for _, b := range r.Budgets {
+				ks.Budgets = append(ks.Budgets, stats.BudgetStatus{Period: string(b.Period), Limit: b.USD, Spend: b.Spend, Reserved: b.Reserved, Remaining: b.Remaining})
+			}
+			out[i] = ks
+		}
+		return out
+	})
 }

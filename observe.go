@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/llmrouter/caddy-llm-router/llm"
+	"github.com/llmrouter/caddy-llm-router/stats"
 )
 
 // finish publishes what the request cost: the token and cost placeholders,
@@ -21,12 +22,18 @@ func (x *exchange) finish() {
 			add(metrics.keySpend, x.spent, x.keyName)
 		}
 	}
+	end := now()
 	if x.lastTarget == nil {
+		stats.Record(stats.Request{Status: x.status, Duration: end.Sub(x.start), Key: x.keyName, At: end})
 		return
 	}
 	t := x.lastTarget
 	u := x.usage
 	cost, priced := t.cost(x.lastModel, u)
+	stats.Record(stats.Request{
+		Target: t.Name, Model: x.lastModel, Status: x.status, Usage: u, Cost: cost,
+		Duration: end.Sub(x.start), TTFB: x.ttfb, Key: x.keyName, At: end,
+	})
 	if x.repl != nil {
 		x.repl.Set("http.llm_router.prompt_tokens", u.PromptTokens)
 		x.repl.Set("http.llm_router.completion_tokens", u.CompletionTokens)
@@ -62,7 +69,7 @@ func (x *exchange) finish() {
 		if priced && cost > 0 {
 			add(metrics.cost, cost, t.Name, model)
 		}
-		observe(metrics.duration, now().Sub(x.start).Seconds(), t.Name)
+		observe(metrics.duration, end.Sub(x.start).Seconds(), t.Name)
 		if x.ttfb > 0 {
 			observe(metrics.ttfb, x.ttfb.Seconds(), t.Name)
 		}
