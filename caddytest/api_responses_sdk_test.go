@@ -7,7 +7,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -234,27 +233,23 @@ func TestResponsesAPISDKToolLoop(t *testing.T) {
 // reasoning summary events and one function_call item each, in order.
 func TestResponsesAPISDKReasoningAndParallelCalls(t *testing.T) {
 	claude := fakeupstream.NewAnthropic(t, "claude")
-	event := func(name string, v any) string {
-		b, _ := json.Marshal(v)
-		return "event: " + name + "\ndata: " + string(b) + "\n\n"
-	}
 	type obj = map[string]any
 	claude.Script(fakeupstream.Step{SSE: []string{
-		event("message_start", obj{"type": "message_start", "message": obj{"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-opus-4", "content": []any{}, "stop_reason": nil, "usage": obj{"input_tokens": 40, "output_tokens": 1, "cache_read_input_tokens": 25}}}),
-		event("content_block_start", obj{"type": "content_block_start", "index": 0, "content_block": obj{"type": "thinking", "thinking": ""}}),
-		event("content_block_delta", obj{"type": "content_block_delta", "index": 0, "delta": obj{"type": "thinking_delta", "thinking": "Two cities, "}}) +
-			event("content_block_delta", obj{"type": "content_block_delta", "index": 0, "delta": obj{"type": "thinking_delta", "thinking": "two calls."}}),
-		event("content_block_delta", obj{"type": "content_block_delta", "index": 0, "delta": obj{"type": "signature_delta", "signature": "c2ln"}}) +
-			event("content_block_stop", obj{"type": "content_block_stop", "index": 0}),
-		event("content_block_start", obj{"type": "content_block_start", "index": 1, "content_block": obj{"type": "tool_use", "id": "toolu_paris", "name": "get_weather", "input": obj{}}}),
-		event("content_block_delta", obj{"type": "content_block_delta", "index": 1, "delta": obj{"type": "input_json_delta", "partial_json": `{"city":`}}),
-		event("content_block_delta", obj{"type": "content_block_delta", "index": 1, "delta": obj{"type": "input_json_delta", "partial_json": `"Paris"}`}}) +
-			event("content_block_stop", obj{"type": "content_block_stop", "index": 1}),
-		event("content_block_start", obj{"type": "content_block_start", "index": 2, "content_block": obj{"type": "tool_use", "id": "toolu_rome", "name": "get_weather", "input": obj{}}}) +
-			event("content_block_delta", obj{"type": "content_block_delta", "index": 2, "delta": obj{"type": "input_json_delta", "partial_json": `{"city":"Rome"}`}}) +
-			event("content_block_stop", obj{"type": "content_block_stop", "index": 2}),
-		event("message_delta", obj{"type": "message_delta", "delta": obj{"stop_reason": "tool_use"}, "usage": obj{"output_tokens": 30}}) +
-			event("message_stop", obj{"type": "message_stop"}),
+		namedEvent("message_start", obj{"type": "message_start", "message": obj{"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-opus-4", "content": []any{}, "stop_reason": nil, "usage": obj{"input_tokens": 40, "output_tokens": 1, "cache_read_input_tokens": 25}}}),
+		namedEvent("content_block_start", obj{"type": "content_block_start", "index": 0, "content_block": obj{"type": "thinking", "thinking": ""}}),
+		namedEvent("content_block_delta", obj{"type": "content_block_delta", "index": 0, "delta": obj{"type": "thinking_delta", "thinking": "Two cities, "}}) +
+			namedEvent("content_block_delta", obj{"type": "content_block_delta", "index": 0, "delta": obj{"type": "thinking_delta", "thinking": "two calls."}}),
+		namedEvent("content_block_delta", obj{"type": "content_block_delta", "index": 0, "delta": obj{"type": "signature_delta", "signature": "c2ln"}}) +
+			namedEvent("content_block_stop", obj{"type": "content_block_stop", "index": 0}),
+		namedEvent("content_block_start", obj{"type": "content_block_start", "index": 1, "content_block": obj{"type": "tool_use", "id": "toolu_paris", "name": "get_weather", "input": obj{}}}),
+		namedEvent("content_block_delta", obj{"type": "content_block_delta", "index": 1, "delta": obj{"type": "input_json_delta", "partial_json": `{"city":`}}),
+		namedEvent("content_block_delta", obj{"type": "content_block_delta", "index": 1, "delta": obj{"type": "input_json_delta", "partial_json": `"Paris"}`}}) +
+			namedEvent("content_block_stop", obj{"type": "content_block_stop", "index": 1}),
+		namedEvent("content_block_start", obj{"type": "content_block_start", "index": 2, "content_block": obj{"type": "tool_use", "id": "toolu_rome", "name": "get_weather", "input": obj{}}}) +
+			namedEvent("content_block_delta", obj{"type": "content_block_delta", "index": 2, "delta": obj{"type": "input_json_delta", "partial_json": `{"city":"Rome"}`}}) +
+			namedEvent("content_block_stop", obj{"type": "content_block_stop", "index": 2}),
+		namedEvent("message_delta", obj{"type": "message_delta", "delta": obj{"stop_reason": "tool_use"}, "usage": obj{"output_tokens": 30}}) +
+			namedEvent("message_stop", obj{"type": "message_stop"}),
 	}})
 	load(t, router(fast+`
 		target claude {

@@ -209,8 +209,9 @@ func (m *msgs) parts(i int, content gjson.Result, media, mediaOnly bool) *llm.Er
 	var e *llm.Error
 	j, n := 0, 0
 	content.ForEach(func(_, part gjson.Result) bool {
+		k := j
 		param := func(field string) string {
-			return itemParam(i, "content["+strconv.Itoa(j)+"]"+field)
+			return itemParam(i, "content["+strconv.Itoa(k)+"]"+field)
 		}
 		j++
 		typ := part.Get("type").Str
