@@ -8,8 +8,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
@@ -69,12 +67,4 @@ type Sender interface {
 // base_url, or azure requiring one).
 type Configurer interface {
 	ConfigureUpstream(u *llm.Upstream) error
-}
-
-// CaddyfileOptions is implemented by providers with subdirectives of their
-// own inside a `target` block (e.g. `mock_response`). The dispenser is
-// positioned on the subdirective; handled is false when it is not one of the
-// provider's.
-type CaddyfileOptions interface {
-	UnmarshalTargetOption(d *caddyfile.Dispenser) (handled bool, err error)
 }
