@@ -6,7 +6,8 @@ package integration
 // openai target (passed through), an anthropic and a gemini target
 // (translated), the upstream's first answer asks for Codex's exec_command
 // tool; Codex runs the command, sends its output in the next request, and
-// prints the model's final answer.
+// prints the model's final answer. The mock provider plays the same loop
+// without any upstream.
 
 import (
 	"bytes"
@@ -203,6 +204,23 @@ func TestAgentCodexToolLoop(t *testing.T) {
 				t.Fatalf("codex did not print the final answer\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 			}
 		})
+	}
+}
+
+// Through the mock: it calls exec_command, then answers with the tool's
+// result, which Codex prints.
+func TestAgentCodexMock(t *testing.T) {
+	codexBinary(t)
+	tag := fmt.Sprintf("%08x", rand.Uint32())
+	args, _ := json.Marshal(map[string]string{"cmd": "echo tool-output-$((6*7))-" + tag})
+	load(t, router(fast+`
+		target local {
+			provider mock
+			mock_tool_call exec_command `+"`"+string(args)+"`"+`
+		}`))
+	stdout, stderr := runCodex(t, "mock-codex", "Run the command.")
+	if !strings.Contains(stdout, "tool-output-42-"+tag) {
+		t.Fatalf("codex did not print the command's output\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 }
 

@@ -2,8 +2,8 @@ package integration
 
 // The Responses API driven by the official OpenAI Go SDK
 // (client.Responses.New and NewStreaming) through an openai target
-// (passed through), an anthropic and a gemini target (translated), each
-// with a two-turn function-call loop, streamed and not.
+// (passed through), an anthropic, a gemini and a mock target (translated),
+// each with a two-turn function-call loop, streamed and not.
 
 import (
 	"context"
@@ -132,9 +132,11 @@ func toolLoop(t *testing.T, c openai.Client, model string, streamed bool) (callI
 		Store:        openai.Bool(false),
 	}
 	first := sdkTurn(t, c, params, streamed)
-	if first.Status != "completed" || first.Usage.InputTokens != fakeupstream.FakePromptTokens ||
-		first.Usage.OutputTokens != fakeupstream.FakeCompletionTokens || first.Usage.TotalTokens != first.Usage.InputTokens+first.Usage.OutputTokens {
-		t.Fatalf("first answer: status %s, usage %+v", first.Status, first.Usage)
+	u := first.Usage
+	if first.Status != "completed" || u.InputTokens == 0 || u.OutputTokens == 0 || u.TotalTokens != u.InputTokens+u.OutputTokens ||
+		// The fakes' fixed figures; the mock counts words.
+		!strings.HasPrefix(model, "mock") && (u.InputTokens != fakeupstream.FakePromptTokens || u.OutputTokens != fakeupstream.FakeCompletionTokens) {
+		t.Fatalf("first answer: status %s, usage %+v", first.Status, u)
 	}
 	var call responses.ResponseFunctionToolCall
 	for _, item := range first.Output {
@@ -185,6 +187,11 @@ func TestResponsesAPISDKToolLoop(t *testing.T) {
 			base_url `+gem.URL+`
 			api_key sk-gemini-upstream
 			models gemini-*
+		}
+		target local {
+			provider mock
+			mock_tool_call get_weather `+"`"+`{"city":"Paris"}`+"`"+`
+			models mock-*
 		}`))
 	c := responsesSDK()
 	for _, streamed := range []bool{false, true} {
@@ -212,6 +219,12 @@ func TestResponsesAPISDKToolLoop(t *testing.T) {
 			}
 			if text == "" {
 				t.Fatal("no text")
+			}
+		})
+		t.Run(fmt.Sprintf("mock/stream=%v", streamed), func(t *testing.T) {
+			// The mock calls the tool, then answers with its result.
+			if _, text := toolLoop(t, c, "mock-agent", streamed); text != `{"temperature":"18C"}` {
+				t.Fatalf("text %q", text)
 			}
 		})
 		t.Run(fmt.Sprintf("gemini/stream=%v", streamed), func(t *testing.T) {
