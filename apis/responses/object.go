@@ -33,6 +33,7 @@ var (
 type echo struct {
 	b                   []byte
 	preOutput, preUsage int // where the second and third parts start
+	tools               gjson.Result
 }
 
 // newEcho renders the echoed fields of body for an answer by model.
@@ -72,7 +73,7 @@ func newEcho(body []byte, model string) *echo {
 		metadata
 		serviceTier
 	)
-	e := &echo{b: make([]byte, 0, 512+len(f[tools].Raw)+len(f[instructions].Raw))}
+	e := &echo{b: make([]byte, 0, 512+len(f[tools].Raw)+len(f[instructions].Raw)), tools: f[tools]}
 	field := func(name string, v gjson.Result, def string) {
 		e.b = append(e.b, '"')
 		e.b = append(e.b, name...)

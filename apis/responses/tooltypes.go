@@ -2,8 +2,6 @@ package responses
 
 import (
 	"github.com/tidwall/gjson"
-
-	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 // toolKind is how a tool the request declared is answered: a custom tool
@@ -15,7 +13,8 @@ type toolKind struct {
 }
 
 // toolKinds maps the names of the request's custom and namespaced tools to
-// their kind, read from the request once, when the first call arrives.
+// their kind, read from the request's `tools` once, when the first call
+// arrives.
 type toolKinds struct {
 	read  bool
 	kinds map[string]toolKind
@@ -23,15 +22,15 @@ type toolKinds struct {
 
 // lookup returns the kind of the tool named name (a plain function when the
 // request declared it so, or not at all).
-func (k *toolKinds) lookup(body []byte, name string) toolKind {
+func (k *toolKinds) lookup(tools gjson.Result, name string) toolKind {
 	if !k.read {
 		k.read = true
-		k.load(body)
+		k.load(tools)
 	}
 	return k.kinds[name]
 }
 
-func (k *toolKinds) load(body []byte) {
+func (k *toolKinds) load(tools gjson.Result) {
 	add := func(t gjson.Result, ns string) {
 		custom := t.Get("type").Str == "custom"
 		if !custom && ns == "" {
@@ -46,7 +45,7 @@ func (k *toolKinds) load(body []byte) {
 		}
 		k.kinds[name] = toolKind{custom: custom, namespace: ns}
 	}
-	gjson.Get(llm.BytesString(body), "tools").ForEach(func(_, t gjson.Result) bool {
+	tools.ForEach(func(_, t gjson.Result) bool {
 		switch t.Get("type").Str {
 		case "custom":
 			add(t, "")

@@ -248,7 +248,7 @@ func (t *translator) toolCall(index int64, id, name, args string) {
 	}
 	if it == nil || (id != "" && it.callID != id && it.callID != "") {
 		kind := kindFunction
-		tool := t.tools.lookup(t.body, name)
+		tool := t.tools.lookup(t.echo.tools, name)
 		if tool.custom {
 			kind = kindCustom
 		}

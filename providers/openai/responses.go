@@ -31,7 +31,14 @@ func RelayResponses(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm
 	}
 	defer llm.PutBuffer(buf)
 	body := buf.Bytes()
-	usage := ResponsesUsageOf(gjson.Get(llm.BytesString(body), "usage"))
+	doc := gjson.Parse(llm.BytesString(body))
+	usage := ResponsesUsageOf(doc.Get("usage"))
+	switch status := doc.Get("status").Str; status {
+	case "completed":
+		usage.FinishReason = finishReason(evCompleted, doc)
+	case "incomplete":
+		usage.FinishReason = finishReason(evIncomplete, doc)
+	}
 	providers.CopyResponseHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)
@@ -80,12 +87,12 @@ type responsesRelay struct {
 	committed bool
 	terminal  string     // evCompleted (or .incomplete) or evFailed: the stream ended
 	failure   *llm.Error // from a response.failed or error event
-	usage     llm.Usage
+	usage     llm.Usage  // from the terminal event
 	sawUsage  bool
 	deltas    int64 // output deltas, for an estimate when no usage came
 	nextSeq   int64
 	respID    string
-	created   string
+	created   int64
 	model     string
 }
 
@@ -157,7 +164,9 @@ func (rl *responsesRelay) read(typ string, data []byte) {
 		if rl.respID == "" {
 			r := gjson.Get(src, "response")
 			rl.respID = strings.Clone(r.Get("id").Str)
-			rl.created = strings.Clone(r.Get("created_at").Raw)
+			if at := r.Get("created_at"); at.Type == gjson.Number {
+				rl.created = at.Int()
+			}
 			rl.model = strings.Clone(r.Get("model").Str)
 		}
 	case evCompleted, evIncomplete, evFailed:
@@ -169,6 +178,7 @@ func (rl *responsesRelay) read(typ string, data []byte) {
 		if u := r.Get("usage"); u.IsObject() {
 			rl.usage, rl.sawUsage = ResponsesUsageOf(u), true
 		}
+		rl.usage.FinishReason = finishReason(typ, r)
 		if typ == evFailed {
 			rl.failure = streamFailure(r.Get("error"), "the upstream answered response.failed")
 		}
@@ -181,6 +191,20 @@ func (rl *responsesRelay) read(typ string, data []byte) {
 			rl.deltas++
 		}
 	}
+}
+
+// finishReason names why a response ended, in the hub's terms where they
+// apply (for traces).
+func finishReason(typ string, r gjson.Result) string {
+	switch {
+	case typ == evFailed:
+		return "error"
+	case typ == evCompleted:
+		return "stop"
+	case r.Get("incomplete_details.reason").Str == "content_filter":
+		return "content_filter"
+	}
+	return "length"
 }
 
 // streamFailure reads a failure's code and message.
@@ -276,11 +300,11 @@ func (rl *responsesRelay) fail(e *llm.Error) error {
 	b = append(b, `,"response":{"id":`...)
 	b = llm.AppendString(b, rl.respID)
 	b = append(b, `,"object":"response","created_at":`...)
-	if rl.created != "" {
-		b = append(b, rl.created...)
-	} else {
-		b = strconv.AppendInt(b, time.Now().Unix(), 10)
+	created := rl.created
+	if created == 0 {
+		created = time.Now().Unix()
 	}
+	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"status":"failed","error":{"code":`...)
 	b = llm.AppendString(b, e.Code)
 	b = append(b, `,"message":`...)
