@@ -18,7 +18,8 @@ import (
 
 // RelayResponses writes a Responses API 2xx answer to the client byte for
 // byte: a JSON body (read whole first, so a failure while reading it can
-// still be retried), or an event stream event by event (see
+// still be retried; as its event stream when the client asked for one, see
+// responseEvents), or an event stream event by event (see
 // responsesRelay). It reads the usage on the way.
 func RelayResponses(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	if c.Stream && providers.IsEventStream(resp.Header) {
@@ -40,6 +41,10 @@ func RelayResponses(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm
 		usage.FinishReason = finishReason(evIncomplete, doc)
 	}
 	providers.CopyResponseHeaders(w.Header(), resp.Header)
+	if c.Stream && doc.Get("output").IsArray() {
+		// A server that ignored `stream`: the client still gets a stream.
+		return usage, writeResponseEvents(w, resp.StatusCode, body)
+	}
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)
 	return usage, err

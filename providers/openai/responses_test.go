@@ -2,6 +2,7 @@ package openai
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openai/openai-go/v3/responses"
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/llm"
@@ -254,4 +256,74 @@ func BenchmarkRelayResponsesStream(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A server that ignored `stream` answered with a whole response: the
+// client that asked for a stream gets that response as its events.
+func TestRelayResponsesJSONToStream(t *testing.T) {
+	body := `{"id":"resp_9","object":"response","status":"completed","output":[` +
+		`{"id":"rs_1","type":"reasoning","summary":[]},` +
+		`{"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hi \"there\"","annotations":[]}]},` +
+		`{"id":"fc_1","type":"function_call","status":"completed","call_id":"call_1","name":"f","arguments":"{\"a\":1}"}],` +
+		`"usage":{"input_tokens":3,"output_tokens":5,"total_tokens":8}}`
+	rec := httptest.NewRecorder()
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"999"}}, Body: io.NopCloser(strings.NewReader(body))}
+	u, err := RelayResponses(stream.NewWriter(rec), resp, &llm.Call{Stream: true})
+	if err != nil || u.CompletionTokens != 5 {
+		t.Fatalf("%v %+v", err, u)
+	}
+	if rec.Header().Get("Content-Type") != "text/event-stream" || rec.Header().Get("Content-Length") != "" {
+		t.Fatalf("headers %v", rec.Header())
+	}
+	var names []string
+	var text, args string
+	for i, block := range strings.Split(strings.TrimSuffix(rec.Body.String(), "\n\n"), "\n\n") {
+		name, data, _ := strings.Cut(block, "\n")
+		d := gjson.Parse(strings.TrimPrefix(data, "data: "))
+		var ev responses.ResponseStreamEventUnion
+		if err := json.Unmarshal([]byte(d.Raw), &ev); err != nil || "event: "+ev.Type != name || ev.SequenceNumber != int64(i) {
+			t.Fatalf("event %d %q: %v", i, block, err)
+		}
+		names = append(names, ev.Type)
+		switch ev.Type {
+		case "response.output_text.delta":
+			text += ev.Delta
+		case "response.function_call_arguments.delta":
+			args += ev.Delta
+		case "response.created":
+			if ev.Response.Status != "in_progress" || len(ev.Response.Output) != 0 {
+				t.Fatalf("created %s", d.Raw)
+			}
+		case "response.completed":
+			if d.Get("response").Raw != body {
+				t.Fatalf("completed %s", d.Raw)
+			}
+		}
+	}
+	want := "response.created response.in_progress response.output_item.added response.output_item.done " +
+		"response.output_item.added response.content_part.added response.output_text.delta response.output_text.done response.content_part.done response.output_item.done " +
+		"response.output_item.added response.function_call_arguments.delta response.function_call_arguments.done response.output_item.done response.completed"
+	if strings.Join(names, " ") != want || text != `Hi "there"` || args != `{"a":1}` {
+		t.Fatalf("events %v, text %q, args %q", names, text, args)
+	}
+}
+
+// FuzzResponseEvents: any JSON answer renders as events of valid JSON.
+func FuzzResponseEvents(f *testing.F) {
+	f.Add(`{"status":"incomplete","output":[{"type":"message","content":[{"type":"refusal","refusal":"no"},{"type":"x"}]}]}`)
+	f.Add(`{"output":[{"type":"function_call","arguments":1,"id":null}],"status":"failed"}`)
+	f.Add(`{"output":[1,"a",null,{"type":"message","content":"text"}]}`)
+	f.Add(`"not an object"`)
+	f.Fuzz(func(t *testing.T, body string) {
+		if !json.Valid([]byte(body)) {
+			return
+		}
+		out := string(responseEvents([]byte(body)))
+		for _, block := range strings.Split(strings.TrimSuffix(out, "\n\n"), "\n\n") {
+			_, data, _ := strings.Cut(block, "\n")
+			if d := strings.TrimPrefix(data, "data: "); !json.Valid([]byte(d)) || strings.Contains(d, "\n") {
+				t.Fatalf("invalid event %q for %s", block, body)
+			}
+		}
+	})
 }
