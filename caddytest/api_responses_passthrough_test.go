@@ -97,6 +97,17 @@ func TestResponsesAPIPassthroughBody(t *testing.T) {
 	}
 	expectRoute(t, r, "gpt", "gpt-5-codex", 1)
 
+	// A server that ignores `stream` and answers whole: the client that
+	// asked for a stream gets the answer as its event stream.
+	up.Script(fakeupstream.Step{Body: answer})
+	r = do(t, "/v1/responses", `{"model":"codex-mini","stream":true,"input":"hi"}`)
+	expectStatus(t, r, http.StatusOK)
+	events := readResponsesEvents(t, string(r.Body))
+	last := events[len(events)-1]
+	if r.Header.Get("Content-Type") != "text/event-stream" || last.Name != "response.completed" || last.Data.Get("response").Raw != answer {
+		t.Fatalf("%v, events %v", r.Header, eventNames(events))
+	}
+
 	// Bring your own key: a target without api_key gets the client's.
 	up.Reset()
 	load(t, router(fast+upTarget("byok", up)))
