@@ -229,6 +229,15 @@ func (x *exchange) native(m member) bool {
 	return !x.req.Op.Hub() && m.target.native != nil && m.target.native.Speaks(x.req.Op)
 }
 
+// clientKey is the client's key to forward upstream to a target without
+// an api_key (bring your own key) — never once router keys exist.
+func (x *exchange) clientKey() string {
+	if x.h.keysConfigured {
+		return ""
+	}
+	return x.req.ClientKey
+}
+
 // call describes one attempt on m: the client's body as it is for a
 // passthrough, else its hub translation.
 func (x *exchange) call(m member) llm.Call {
@@ -239,7 +248,7 @@ func (x *exchange) call(m member) llm.Call {
 		Model:        m.model,
 		Stream:       x.req.Stream,
 		IncludeUsage: x.req.IncludeUsage,
-		ClientKey:    x.req.ClientKey,
+		ClientKey:    x.clientKey(),
 		Upstream:     &m.target.upstream,
 	}
 	if x.native(m) {
@@ -344,11 +353,18 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 			firstByte.Stop()
 		}
 		x.ttfb = now().Sub(start)
+		h := w.Header()
 		if x.req.Stream {
 			t.state.ObserveTTFB(x.ttfb)
+			// A relayed stream may differ from the upstream's bytes
+			// (usage chunk, translation, an error event at the end).
+			delete(h, "Content-Length")
+		}
+		if x.h.scrubber.HeaderContains(h) {
+			x.h.scrubber.ScrubHeader(h) // an upstream echoing a key in a header
 		}
 		x.status = w.Status()
-		x.setRouteHeaders(w.Header())
+		x.setRouteHeaders(h)
 	}
 
 	native := x.native(m)
@@ -362,7 +378,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := t.provider.ReadError(resp, llm.ReadErrorBody(resp.Body), &call)
-		scrubSecrets(e, call.Key())
+		x.scrub(e, &call)
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}

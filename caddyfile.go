@@ -60,6 +60,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		cooldown         <failures> <duration>
 //		max_request_body <size>
 //		max_response_body <size>
+//		passthrough      <target>
 //	}
 //
 // `target`, `model`, `model_map`, `header`, `price`, `to`, `models`,
@@ -170,6 +171,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.MaxRequestBody = size
+		case "passthrough":
+			name, err := stringArg(d)
+			if err != nil {
+				return err
+			}
+			h.Passthrough = name
+			memberTokens = append(memberTokens, d.Token())
 		case "max_response_body":
 			size, err := sizeArg(d)
 			if err != nil {

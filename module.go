@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,11 +19,13 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	openaiapi "github.com/llmrouter/caddy-llm-router/apis/openai"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/redact"
 	"github.com/llmrouter/caddy-llm-router/routing"
 )
 
@@ -102,6 +105,12 @@ type Handler struct {
 	// larger one gets 413. Default: 32 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
+	// Passthrough names a target to which every path the router does not
+	// serve itself (files, batches, assistants, vector stores,
+	// `GET /v1/responses/{id}`, …) is proxied unchanged, with that target's
+	// key. Without it such paths get 404.
+	Passthrough string `json:"passthrough,omitempty"`
+
 	// MaxResponseBody is the largest upstream answer, or single event of
 	// an upstream stream, in bytes; a larger one fails the attempt (502,
 	// or an error event after the first byte). Default: 64 MiB.
@@ -124,9 +133,13 @@ type Handler struct {
 	fallbacks       []fallbackEntry
 	created         int64 // the models list's `created`: when the config loaded
 	transport       *http.Transport
-	acquired        []string    // state keys to release in Cleanup
-	implicit        *groupCache // groups of rule 4 by model, see resolve
-	apis            []apis.API  // the inbound APIs, in match order
+	acquired        []string         // state keys to release in Cleanup
+	implicit        *groupCache      // groups of rule 4 by model, see resolve
+	apis            []apis.API       // the inbound APIs, in match order
+	scrubber        *redact.Scrubber // every secret of the config, see scrub
+	secrets         []string
+	proxy           *httputil.ReverseProxy // the passthrough target's, or nil
+	keysConfigured  bool                   // router keys exist: client keys are never forwarded
 }
 
 // CaddyModule returns the Caddy module information.
@@ -173,9 +186,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionFallbacks(); err != nil {
 		return err
 	}
+	h.provisionScrubber()
+	// The router's own log lines can never print a secret.
+	h.logger = h.logger.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return redact.Core(c, h.scrubber) }))
 	h.created = time.Now().Unix()
 	h.transport = newTransport()
 	if h.apis, err = loadAPIs(ctx); err != nil {
+		return err
+	}
+	if err := h.provisionPassthrough(); err != nil {
 		return err
 	}
 	return initMetrics(ctx.GetMetricsRegistry())
@@ -507,6 +526,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 			return nil
 		}
 		h.serveAPI(w, r, api, rt)
+		return nil
+	}
+	if h.proxy != nil {
+		h.proxy.ServeHTTP(w, r)
 		return nil
 	}
 	if isModelsPath(path) {

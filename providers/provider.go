@@ -68,3 +68,14 @@ type Sender interface {
 type Configurer interface {
 	ConfigureUpstream(u *llm.Upstream) error
 }
+
+// Proxy is implemented by providers whose API has paths the router does
+// not serve itself (files, batches, assistants, vector stores, …), so that
+// a target of theirs can be the router's `passthrough` target: ProxyURL
+// maps a client path (below /v1) and query to the upstream URL, Authorize
+// puts the key in the provider's own auth header. A provider without it is
+// proxied to base_url + path with `Authorization: Bearer`.
+type Proxy interface {
+	ProxyURL(u *llm.Upstream, path, rawQuery string) string
+	Authorize(h http.Header, u *llm.Upstream, key string)
+}
