@@ -2,6 +2,7 @@ package openai
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -282,14 +283,22 @@ func (rl *responsesRelay) end() (llm.Usage, error) {
 
 // broken handles a failed read of the upstream body: before commit the
 // error goes back to the router as it is; after, the client gets a
-// response.failed event.
+// response.failed event. Its message names the kind of failure (the
+// attempt's timeout, an event over max_response_body, a broken
+// connection), never the upstream's address, which only the log gets.
 func (rl *responsesRelay) broken(err error) error {
 	if !rl.committed {
 		return err
 	}
-	e := &llm.Error{Status: http.StatusBadGateway, Kind: llm.KindConnect, Code: "upstream_error", Type: "upstream_error",
-		Message: fmt.Sprintf("target %q: the stream broke off: %v", rl.c.Upstream.Name, err)}
-	if req := rl.resp.Request; req != nil && req.Context().Err() != nil {
+	e := &llm.Error{Status: http.StatusBadGateway, Kind: llm.KindConnect, Code: "upstream_error", Type: "upstream_error", Cause: err,
+		Message: fmt.Sprintf("target %q: the stream broke off before response.completed", rl.c.Upstream.Name)}
+	switch req := rl.resp.Request; {
+	case errors.Is(err, llm.ErrTooLarge), errors.Is(err, stream.ErrEventTooLarge):
+		e.Kind = llm.KindInvalid
+		e.Message = fmt.Sprintf("target %q: %v", rl.c.Upstream.Name, err)
+	case req != nil && req.Context().Err() != nil:
+		// The attempt's deadline (or the client leaving): the cause is
+		// the router's own description of it.
 		e.Status, e.Kind, e.Code, e.Type = http.StatusGatewayTimeout, llm.KindTimeout, "upstream_timeout", "timeout_error"
 		e.Message = fmt.Sprintf("target %q: %v", rl.c.Upstream.Name, context.Cause(req.Context()))
 	}

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -326,4 +327,24 @@ func FuzzResponseEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A stream cut by the attempt's deadline says so, in the router's words.
+func TestRelayResponsesTimeout(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("attempt timed out"))
+	rec := httptest.NewRecorder()
+	resp := &http.Response{
+		StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
+		Body:    io.NopCloser(io.MultiReader(strings.NewReader(rCreated+rAdded), errReader{context.Canceled})),
+		Request: (&http.Request{}).WithContext(ctx),
+	}
+	_, err := RelayResponses(stream.NewWriter(rec), resp, &llm.Call{Stream: true, Upstream: &llm.Upstream{Name: "gpt"}})
+	var e *llm.Error
+	if !errors.As(err, &e) || e.Kind != llm.KindTimeout || e.Code != "upstream_timeout" || e.Message != `target "gpt": attempt timed out` || !e.Relayed {
+		t.Fatalf("%#v", err)
+	}
+	if !strings.Contains(rec.Body.String(), `"code":"upstream_timeout","message":"target \"gpt\": attempt timed out"`) {
+		t.Fatalf("body %s", rec.Body.String())
+	}
 }
