@@ -177,3 +177,59 @@ func (u *usage) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, u.total, 10)
 	return append(b, '}')
 }
+
+// appendResponse appends the `response` object with status; with final,
+// its output and usage.
+func (t *translator) appendResponse(status string, final bool, failure *llm.Error) {
+	b := append(t.out, `{"id":"resp_`...)
+	b = append(b, t.id...)
+	b = append(b, `","object":"response","created_at":`...)
+	b = strconv.AppendInt(b, t.created, 10)
+	b = append(b, `,"status":"`...)
+	b = append(b, status...)
+	b = append(b, `","background":false,"error":`...)
+	if failure != nil {
+		b = append(b, `{"code":`...)
+		code := failure.Code
+		if code == "" {
+			code = "server_error"
+		}
+		b = llm.AppendString(b, code)
+		b = append(b, `,"message":`...)
+		b = llm.AppendString(b, failure.Message)
+		b = append(b, '}')
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"incomplete_details":`...)
+	switch {
+	case status != "incomplete":
+		b = append(b, "null"...)
+	case t.finish == "content_filter":
+		b = append(b, `{"reason":"content_filter"}`...)
+	default:
+		b = append(b, `{"reason":"max_output_tokens"}`...)
+	}
+	b = append(b, ',')
+	if status == "completed" {
+		b = append(b, `"completed_at":`...)
+		b = strconv.AppendInt(b, now().Unix(), 10)
+		b = append(b, ',')
+	}
+	b = append(b, t.echo.b[:t.echo.preOutput]...)
+	b = append(b, `"output":[`...)
+	if final {
+		b = append(b, t.output...)
+	}
+	b = append(b, "],"...)
+	b = append(b, t.echo.b[t.echo.preOutput:t.echo.preUsage]...)
+	b = append(b, `"usage":`...)
+	if final {
+		b = t.usage.appendJSON(b)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, ',')
+	b = append(b, t.echo.b[t.echo.preUsage:]...)
+	t.out = append(b, '}')
+}
