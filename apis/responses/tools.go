@@ -14,8 +14,12 @@ import (
 const customParameters = `{"type":"object","properties":{"input":{"type":"string","description":"The tool's input, free-form text as described."}},"required":["input"],"additionalProperties":false}`
 
 // toolsAndChoice writes `tools` and `tool_choice`. Function tools (also
-// inside a namespace) and custom tools are declared as hub functions; a
-// built-in tool, or a choice forcing one, is refused.
+// inside a namespace) and custom tools are declared as hub functions.
+// Built-in tools (web search, file search, code interpreter, …) are run by
+// OpenAI itself: a translated target cannot offer them, so they are left
+// out — the model answers without them, as clients that send them by
+// default (Codex's web search) expect — while a tool_choice forcing one is
+// refused.
 func (h *hub) toolsAndChoice(tools, choice gjson.Result) *llm.Error {
 	allowed, e := h.choice(choice)
 	if e != nil {
@@ -47,13 +51,9 @@ func (h *hub) toolsAndChoice(tools, choice gjson.Result) *llm.Error {
 					if !h.tool(inner, typ == "custom", allowed, &n) {
 						e = apis.Invalid(p+".name", "a %s tool needs a name", typ)
 					}
-				default:
-					e = builtinTool(p, typ)
 				}
 				return e == nil
 			})
-		default:
-			e = builtinTool(param, typ)
 		}
 		return e == nil
 	})
@@ -66,11 +66,6 @@ func (h *hub) toolsAndChoice(tools, choice gjson.Result) *llm.Error {
 	}
 	h.b = append(h.b, ']')
 	return nil
-}
-
-// builtinTool refuses a tool the translation cannot declare.
-func builtinTool(param, typ string) *llm.Error {
-	return unsupported(param, "the built-in tool "+quote(typ)+" is served by OpenAI itself (openai and azure targets); translated targets get function and custom tools only")
 }
 
 // tool writes one function or custom tool unless allowed (when not nil)
@@ -162,7 +157,7 @@ func (h *hub) choice(choice gjson.Result) (map[string]bool, *llm.Error) {
 			case "function", "custom":
 				allowed[t.Get("name").Str] = true
 			default:
-				e = builtinTool("tool_choice.tools", typ)
+				e = unsupported("tool_choice.tools", "a choice of the built-in tool "+quote(typ))
 			}
 			return e == nil
 		})
