@@ -482,6 +482,12 @@ func (x *exchange) fail() {
 	case x.full:
 		x.answerFailure(errAllBusy())
 	case x.unsupported != nil:
+		// No candidate could serve it: an API that answers this operation
+		// itself (an estimated token count) does.
+		if l, ok := x.api.(apis.Local); ok && l.Answer(x.w, x.req.Request) {
+			x.status = x.w.Status()
+			return
+		}
 		x.answerFailure(x.unsupported)
 	default:
 		x.answerFailure(routerError(http.StatusBadGateway, "upstream_error", "no target could be tried for model %q", x.req.Model))

@@ -17,8 +17,9 @@ import (
 // `{"error":{"code":429,"message":…,"status":"RESOURCE_EXHAUSTED","details":[…]}}`
 // (also wrapped in an array, as streamGenerateContent without alt=sse
 // sends it). The status is the upstream's, the message is kept, and the
-// status string is both type and code. Retry-After comes from the header,
-// else from a google.rpc.RetryInfo retryDelay; a google.rpc.BadRequest
+// status string is both type and code; the body is kept for Gemini
+// clients (the object, when it came wrapped in an array). Retry-After
+// comes from the header, else from a google.rpc.RetryInfo retryDelay; a google.rpc.BadRequest
 // field violation names the param.
 func parseError(resp *http.Response, body []byte) *llm.Error {
 	e := &llm.Error{
@@ -45,6 +46,13 @@ func parseError(resp *http.Response, body []byte) *llm.Error {
 		return e
 	}
 	fillError(e, obj)
+	// Gemini clients get Google's own body back unchanged.
+	e.Format = llm.FormatGemini
+	if gjson.ParseBytes(trimmed).IsObject() {
+		e.Body = trimmed
+	} else {
+		e.Body = append(append([]byte(`{"error":`), obj.Raw...), '}')
+	}
 	return e
 }
 
