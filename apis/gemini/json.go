@@ -16,14 +16,27 @@ func appendInner(b []byte, v gjson.Result) []byte {
 	if v.Type != gjson.String {
 		return b
 	}
-	raw := v.Raw
-	if len(raw) >= 2 && raw[0] == '"' && strings.IndexByte(raw, '\\') < 0 && utf8.ValidString(raw) {
+	if raw := v.Raw; plainString(raw) {
 		return append(b, raw[1:len(raw)-1]...)
 	}
 	start := len(b)
 	b = llm.AppendString(b, v.Str)
 	n := copy(b[start:], b[start+1:len(b)-1])
 	return b[:start+n]
+}
+
+// plainString reports whether raw is a JSON string literal whose bytes can
+// be copied as they are: no escapes, no control characters, valid UTF-8.
+func plainString(raw string) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(raw)-1; i++ {
+		if c := raw[i]; c < 0x20 || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return utf8.ValidString(raw)
 }
 
 // appendJoined appends the string values joined, as one JSON string:
