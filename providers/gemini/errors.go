@@ -68,11 +68,13 @@ func streamError(obj gjson.Result) *llm.Error {
 
 // fillError reads message, status, RetryInfo and BadRequest details.
 func fillError(e *llm.Error, obj gjson.Result) {
-	e.Message = obj.Get("message").Str
+	// Cloned: obj may point into a stream reader's buffer.
+	e.Message = strings.Clone(obj.Get("message").Str)
 	if e.Message == "" {
 		e.Message = "upstream error"
 	}
 	if status := obj.Get("status").Str; status != "" {
+		status = strings.Clone(status)
 		e.Type, e.Code = status, status
 	} else {
 		e.Type, e.Code = llm.TypeForStatus(e.Status), "upstream_error"
@@ -85,7 +87,7 @@ func fillError(e *llm.Error, obj gjson.Result) {
 			}
 		case strings.HasSuffix(typ, "google.rpc.BadRequest"):
 			if f := d.Get("fieldViolations.0.field").Str; f != "" && e.Param == "" {
-				e.Param = f
+				e.Param = strings.Clone(f)
 			}
 		}
 		return true

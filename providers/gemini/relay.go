@@ -34,7 +34,7 @@ func (Provider) RelayNative(w llm.ResponseWriter, resp *http.Response, c *llm.Ca
 		// stream as one JSON array: the client asked for events.
 		return relayArray(w, resp, body)
 	}
-	usage := usageOf(gjson.GetBytes(body, "usageMetadata"))
+	usage := usageOf(gjson.Get(llm.BytesString(body), "usageMetadata"))
 	setHeaders(w, resp)
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)
@@ -86,7 +86,13 @@ func relayStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage 
 	var (
 		held     []byte
 		finished bool
+		meta     []byte // the last usageMetadata, read once at the end
 	)
+	defer func() {
+		if meta != nil {
+			usage = usageOf(gjson.Parse(llm.BytesString(meta)))
+		}
+	}()
 	for {
 		ev, err := r.Next()
 		if err == io.EOF {
@@ -121,8 +127,8 @@ func relayStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage 
 			}
 		}
 		if bytes.Contains(ev.Data, usageMetadataKey) {
-			if u := gjson.GetBytes(ev.Data, "usageMetadata"); u.IsObject() {
-				usage = usageOf(u)
+			if u := gjson.Get(llm.BytesString(ev.Data), "usageMetadata"); u.IsObject() {
+				meta = append(meta[:0], u.Raw...)
 			}
 		}
 		if !finished && (bytes.Contains(ev.Data, finishReasonKey) || bytes.Contains(ev.Data, promptBlockKey)) {
@@ -148,9 +154,14 @@ func relayStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage 
 	}
 }
 
-// frameError is the error a stream frame carries, or nil.
+// frameError is the error a stream frame carries, or nil. The error owns
+// a copy of the frame: data belongs to the stream's reader.
 func frameError(data []byte) *llm.Error {
-	doc := gjson.ParseBytes(data)
+	if !gjson.Get(llm.BytesString(data), "error").Exists() && !gjson.Get(llm.BytesString(data), "0.error").Exists() {
+		return nil
+	}
+	data = bytes.Clone(bytes.TrimSpace(data))
+	doc := gjson.Parse(llm.BytesString(data))
 	if doc.IsArray() {
 		doc = doc.Get("0")
 	}
@@ -163,8 +174,7 @@ func frameError(data []byte) *llm.Error {
 			Message: e.String(), Type: "upstream_error", Code: "upstream_error"}
 	}
 	out := streamError(e)
-	out.Body = append([]byte(nil), bytes.TrimSpace(data)...)
-	out.Format = llm.FormatGemini
+	out.Body, out.Format = data, llm.FormatGemini
 	return out
 }
 
