@@ -322,7 +322,7 @@ func (a *geminiAnswer) callParts() []any {
 	for i, fd := range a.calls {
 		args := map[string]any{}
 		fd.Get("parameters.properties").ForEach(func(k, v gjson.Result) bool {
-			switch v.Get("type").Str {
+			switch strings.ToLower(v.Get("type").Str) { // Gemini Schema types are upper case
 			case "string":
 				args[k.Str] = "fake"
 			case "number", "integer":
