@@ -3,7 +3,7 @@ package integration
 // Google's Gen AI Go SDK (google.golang.org/genai, Gemini API backend) with
 // the router as its base URL: a two-turn function-call loop, streamed and
 // not, token counting and embeddings, through a gemini target (passed
-// through), an OpenAI and an Anthropic target (translated).
+// through), an OpenAI, an Anthropic and a mock target (translated).
 
 import (
 	"context"
@@ -145,9 +145,17 @@ func scriptOpenAIToolCall(oa *fakeupstream.Server, streamed bool) {
 	}})
 }
 
+// gapiMock is a mock target that calls get_weather when offered.
+const gapiMock = `
+		target mock {
+			provider mock
+			mock_tool_call get_weather ` + "`" + `{"city":"Paris"}` + "`" + `
+			models mock-*
+		}`
+
 func TestGeminiAPISDKToolLoop(t *testing.T) {
 	gem, oa, ant := fakeupstream.NewGemini(t, "gem"), fakeupstream.NewOpenAI(t, "oa"), fakeupstream.NewAnthropic(t, "ant")
-	load(t, gapiConfig(gem, oa, ant, ""))
+	load(t, gapiConfig(gem, oa, ant, gapiMock))
 	c := gapiClient(t)
 	for _, streamed := range []bool{false, true} {
 		name := map[bool]string{false: "generate", true: "stream"}[streamed]
@@ -182,6 +190,14 @@ func TestGeminiAPISDKToolLoop(t *testing.T) {
 			}
 		})
 
+		t.Run("mock/"+name, func(t *testing.T) {
+			first, second := toolLoop(t, c, "mock-1", streamed)
+			// The mock answers a tool result with its text.
+			if first.FunctionCalls()[0].Args["city"] != "Paris" || gjson.Get(second.Text(), "temperature_c").Int() != 21 {
+				t.Fatalf("call %+v, answer %q", first.FunctionCalls()[0], second.Text())
+			}
+		})
+
 		t.Run("anthropic/"+name, func(t *testing.T) {
 			first, _ := toolLoop(t, c, "claude-sonnet-4-5", streamed)
 			id := first.FunctionCalls()[0].ID
@@ -197,7 +213,7 @@ func TestGeminiAPISDKToolLoop(t *testing.T) {
 
 func TestGeminiAPISDKCountAndEmbed(t *testing.T) {
 	gem, oa := fakeupstream.NewGemini(t, "gem"), fakeupstream.NewOpenAI(t, "oa")
-	load(t, gapiConfig(gem, oa, nil, ""))
+	load(t, gapiConfig(gem, oa, nil, gapiMock))
 	c := gapiClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
@@ -219,6 +235,10 @@ func TestGeminiAPISDKCountAndEmbed(t *testing.T) {
 		if err != nil || len(emb.Embeddings) != 2 || len(emb.Embeddings[1].Values) != 3 || emb.Embeddings[1].Values[2] != 1.5 {
 			t.Fatalf("%s: %+v %v", model, emb, err)
 		}
+	}
+	emb, err := c.Models.EmbedContent(ctx, "mock-embed", two, &genai.EmbedContentConfig{OutputDimensionality: &dims})
+	if err != nil || len(emb.Embeddings) != 2 || len(emb.Embeddings[0].Values) != 3 {
+		t.Fatalf("mock: %+v %v", emb, err)
 	}
 	if gem.Last().Path != "/v1beta/models/text-embedding-004:batchEmbedContents" || oa.Last().Path != "/v1/embeddings" {
 		t.Fatalf("paths %s %s", gem.Last().Path, oa.Last().Path)

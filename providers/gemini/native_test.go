@@ -122,7 +122,9 @@ func TestRelayNativeJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Body.String() != answer || usage != answerUsage {
+	want := answerUsage
+	want.FinishReason = "STOP"
+	if rec.Body.String() != answer || usage != want {
 		t.Fatalf("%q %+v", rec.Body, usage)
 	}
 	if rec.Header().Get("X-Goog-Request-Id") != "r1" || rec.Header().Get("Content-Length") != "" ||
@@ -167,7 +169,7 @@ func TestRelayNativeStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Body.String() != sseStream || usage != (llm.Usage{PromptTokens: 10, CompletionTokens: 4}) || rec.flushes < 2 {
+		if rec.Body.String() != sseStream || usage != (llm.Usage{PromptTokens: 10, CompletionTokens: 4, FinishReason: "STOP"}) || rec.flushes < 2 {
 			t.Fatalf("%q %+v, %d flushes", rec.Body, usage, rec.flushes)
 		}
 	}

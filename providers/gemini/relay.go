@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -15,7 +16,8 @@ import (
 // RelayNative copies a 2xx Gemini answer to a Gemini client unchanged: a
 // JSON body whole (read first, bounded, so a failure while reading it can
 // be retried), an event stream event by event (see relayStream). The usage
-// is read from usageMetadata on the way.
+// is read from usageMetadata on the way, the finish reason (Gemini's own,
+// for traces) from the first candidate.
 func (Provider) RelayNative(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	if c.Stream && providers.IsEventStream(resp.Header) {
 		return relayStream(w, resp, c)
@@ -34,7 +36,9 @@ func (Provider) RelayNative(w llm.ResponseWriter, resp *http.Response, c *llm.Ca
 		// stream as one JSON array: the client asked for events.
 		return relayArray(w, resp, body)
 	}
-	usage := usageOf(gjson.Get(llm.BytesString(body), "usageMetadata"))
+	doc := gjson.Parse(llm.BytesString(body))
+	usage := usageOf(doc.Get("usageMetadata"))
+	usage.FinishReason = strings.Clone(doc.Get("candidates.0.finishReason").Str)
 	setHeaders(w, resp)
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)
@@ -87,11 +91,13 @@ func relayStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage 
 		held     []byte
 		finished bool
 		meta     []byte // the last usageMetadata, read once at the end
+		reason   string
 	)
 	defer func() {
 		if meta != nil {
 			usage = usageOf(gjson.Parse(llm.BytesString(meta)))
 		}
+		usage.FinishReason = reason
 	}()
 	for {
 		ev, err := r.Next()
@@ -131,7 +137,12 @@ func relayStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (usage 
 				meta = append(meta[:0], u.Raw...)
 			}
 		}
-		if !finished && (bytes.Contains(ev.Data, finishReasonKey) || bytes.Contains(ev.Data, promptBlockKey)) {
+		if bytes.Contains(ev.Data, finishReasonKey) {
+			finished = true
+			if r := gjson.Get(llm.BytesString(ev.Data), "candidates.0.finishReason").Str; r != "" && r != reason {
+				reason = strings.Clone(r)
+			}
+		} else if !finished && bytes.Contains(ev.Data, promptBlockKey) {
 			finished = true
 		}
 		if !w.Committed() {
