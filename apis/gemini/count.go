@@ -38,12 +38,14 @@ func (API) Answer(w http.ResponseWriter, req *apis.Request) bool {
 	return true
 }
 
-// estimateTokens estimates a countTokens request: one token per four bytes
-// of text (the parts' text, function calls and responses as JSON, and the
-// system instruction and tool declarations of a generateContentRequest)
-// and 258 tokens per inline or file part, rounded up.
+// estimateTokens estimates the prompt of any Gemini request: one token per
+// four bytes of text (the parts' text, function calls and responses as
+// JSON, tool declarations), rounded up, and 258 tokens per inline or file
+// part, whatever its size — the base64 of an image says nothing of its
+// tokens. It reads contents and systemInstruction (also inside a
+// countTokens generateContentRequest), tools, an embedContent's content and
+// a batch's requests.
 func estimateTokens(body []byte) int64 {
-	doc := gjson.Parse(llm.BytesString(body))
 	var textBytes, media int64
 	countContent := func(c gjson.Result) {
 		c.Get("parts").ForEach(func(_, p gjson.Result) bool {
@@ -58,17 +60,32 @@ func estimateTokens(body []byte) int64 {
 			return true
 		})
 	}
-	countContents := func(req gjson.Result) {
-		req.Get("contents").ForEach(func(_, c gjson.Result) bool {
-			countContent(c)
+	var countRequest func(req gjson.Result, depth int)
+	countRequest = func(req gjson.Result, depth int) {
+		req.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "contents":
+				v.ForEach(func(_, c gjson.Result) bool {
+					countContent(c)
+					return true
+				})
+			case "systemInstruction", "system_instruction", "content":
+				countContent(v)
+			case "tools":
+				textBytes += int64(len(v.Raw))
+			case "requests":
+				v.ForEach(func(_, r gjson.Result) bool {
+					countContent(r.Get("content"))
+					return true
+				})
+			case "generateContentRequest", "generate_content_request":
+				if depth == 0 {
+					countRequest(v, 1)
+				}
+			}
 			return true
 		})
 	}
-	countContents(doc)
-	if g := field(doc, "generateContentRequest", "generate_content_request"); g.IsObject() {
-		countContents(g)
-		countContent(field(g, "systemInstruction", "system_instruction"))
-		textBytes += int64(len(g.Get("tools").Raw))
-	}
+	countRequest(gjson.Parse(llm.BytesString(body)), 0)
 	return (textBytes+bytesPerToken-1)/bytesPerToken + media*mediaTokens
 }

@@ -50,7 +50,8 @@ func (API) Format() string { return llm.FormatGemini }
 // pass: `contents` for generateContent, `contents` or
 // `generateContentRequest` for countTokens, `content` for embedContent,
 // `requests` for batchEmbedContents; `generationConfig.maxOutputTokens` is
-// the output limit.
+// the output limit. The prompt's tokens are estimated as countTokens
+// estimates them.
 func (a API) Parse(r *http.Request, body []byte, rt apis.Route) (*apis.Request, *llm.Error) {
 	model := strings.TrimPrefix(rt.Model, "models/")
 	if e := apis.CheckModel(model); e != nil {
@@ -117,6 +118,9 @@ func (a API) Parse(r *http.Request, body []byte, rt apis.Route) (*apis.Request, 
 	case !found:
 		return nil, apis.Invalid(required, "'%s' is required", required)
 	}
+	// Limits and budgets count images by what they cost, not by the size
+	// of their base64, which the router's generic estimate would.
+	req.EstimatedPromptTokens = max(estimateTokens(body), 1)
 	return req, nil
 }
 

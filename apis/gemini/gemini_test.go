@@ -258,6 +258,27 @@ func TestCountTokensEstimate(t *testing.T) {
 	}
 }
 
+// The prompt estimate limits and budgets use counts an image as an image,
+// not as its base64.
+func TestParseEstimatesPrompt(t *testing.T) {
+	image := strings.Repeat("QUJD", 50_000)
+	body := `{"systemInstruction":{"parts":[{"text":"abcd"}]},"tools":[{"functionDeclarations":[]}],` +
+		`"contents":[{"parts":[{"text":"abcdabcd"},{"inlineData":{"mimeType":"image/png","data":"` + image + `"}}]}]}`
+	req, e := parse(t, "/v1beta/models/m:generateContent", body)
+	if e != nil {
+		t.Fatal(e)
+	}
+	// 4 + 8 bytes of text and the 29 bytes of the tools, rounded up, and
+	// one image.
+	if want := int64((4+8+29+3)/4 + 258); req.EstimatedPromptTokens != want || req.PromptTokens() != want {
+		t.Fatalf("estimate %d, want %d", req.EstimatedPromptTokens, want)
+	}
+	req, _ = parse(t, "/v1beta/models/m:batchEmbedContents", `{"requests":[{"content":{"parts":[{"text":"abcdefgh"}]}},{"content":{"parts":[{"text":"abcd"}]}}]}`)
+	if req.EstimatedPromptTokens != 3 {
+		t.Fatalf("batch estimate %d", req.EstimatedPromptTokens)
+	}
+}
+
 // Nothing reaches the client before there is something to say: a role-only
 // chunk, flushed, leaves the request retryable.
 func TestEncoderCommitsLate(t *testing.T) {
