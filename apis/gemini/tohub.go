@@ -214,7 +214,10 @@ func (cv *converter) model(ci int, parts gjson.Result) *llm.Error {
 	if err != nil {
 		return err
 	}
-	if len(texts) == 0 && len(thoughts) == 0 && len(calls) == 0 {
+	if len(texts) == 0 && len(calls) == 0 {
+		// Nothing but thoughts (or nothing): an assistant message without
+		// content is refused upstream, and thoughts alone say nothing to
+		// another model.
 		return nil
 	}
 	cv.open("assistant")
