@@ -1,7 +1,6 @@
 package llmrouter
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -103,17 +102,6 @@ func (x *exchange) setRouteHeaders(h http.Header) {
 		x.repl.Set("http.llm_router.target", x.lastTarget.Name)
 		x.repl.Set("http.llm_router.model", x.lastModel)
 		x.repl.Set("http.llm_router.attempts", x.attempts)
-	}
-}
-
-// scrubSecrets removes a key from an error that an upstream echoed it in.
-func scrubSecrets(e *llm.Error, key string) {
-	if e == nil || len(key) < 4 {
-		return
-	}
-	e.Message = strings.ReplaceAll(e.Message, key, "[redacted]")
-	if bytes.Contains(e.Body, []byte(key)) {
-		e.Body = bytes.ReplaceAll(e.Body, []byte(key), []byte("[redacted]"))
 	}
 }
 

@@ -353,11 +353,18 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 			firstByte.Stop()
 		}
 		x.ttfb = now().Sub(start)
+		h := w.Header()
 		if x.req.Stream {
 			t.state.ObserveTTFB(x.ttfb)
+			// A relayed stream may differ from the upstream's bytes
+			// (usage chunk, translation, an error event at the end).
+			delete(h, "Content-Length")
+		}
+		if x.h.scrubber.HeaderContains(h) {
+			x.h.scrubber.ScrubHeader(h) // an upstream echoing a key in a header
 		}
 		x.status = w.Status()
-		x.setRouteHeaders(w.Header())
+		x.setRouteHeaders(h)
 	}
 
 	native := x.native(m)
@@ -371,7 +378,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := t.provider.ReadError(resp, llm.ReadErrorBody(resp.Body), &call)
-		scrubSecrets(e, call.Key())
+		x.scrub(e, &call)
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}

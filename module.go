@@ -19,11 +19,13 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	openaiapi "github.com/llmrouter/caddy-llm-router/apis/openai"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/redact"
 	"github.com/llmrouter/caddy-llm-router/routing"
 )
 
@@ -131,9 +133,11 @@ type Handler struct {
 	fallbacks       []fallbackEntry
 	created         int64 // the models list's `created`: when the config loaded
 	transport       *http.Transport
-	acquired        []string               // state keys to release in Cleanup
-	implicit        *groupCache            // groups of rule 4 by model, see resolve
-	apis            []apis.API             // the inbound APIs, in match order
+	acquired        []string         // state keys to release in Cleanup
+	implicit        *groupCache      // groups of rule 4 by model, see resolve
+	apis            []apis.API       // the inbound APIs, in match order
+	scrubber        *redact.Scrubber // every secret of the config, see scrub
+	secrets         []string
 	proxy           *httputil.ReverseProxy // the passthrough target's, or nil
 	keysConfigured  bool                   // router keys exist: client keys are never forwarded
 }
@@ -182,6 +186,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionFallbacks(); err != nil {
 		return err
 	}
+	h.provisionScrubber()
+	// The router's own log lines can never print a secret.
+	h.logger = h.logger.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return redact.Core(c, h.scrubber) }))
 	h.created = time.Now().Unix()
 	h.transport = newTransport()
 	if h.apis, err = loadAPIs(ctx); err != nil {
