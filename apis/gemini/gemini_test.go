@@ -339,3 +339,16 @@ func TestEncoderSniffs(t *testing.T) {
 		}
 	}
 }
+
+// Tool-call arguments are held until complete, within the bound of any
+// answer.
+func TestEncoderBoundsArguments(t *testing.T) {
+	enc := newEncoder(stream.NewWriter(httptest.NewRecorder()), chatRequest(nil, true))
+	enc.Header().Set("Content-Type", stream.ContentType)
+	_, _ = enc.Write([]byte(`data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{"}}]}}]}` + "\n\n"))
+	enc.st.argBytes = llm.DefaultMaxResponseBody
+	_, err := enc.Write([]byte(`data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"a\""}}]}}]}` + "\n\n"))
+	if err != llm.ErrTooLarge {
+		t.Fatalf("got %v", err)
+	}
+}

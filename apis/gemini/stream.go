@@ -17,6 +17,7 @@ type streamState struct {
 	started   bool
 	choices   []choiceState
 	usage     []byte // the hub's usage object
+	argBytes  int64  // tool-call arguments being assembled, bounded
 	parts     []byte // scratch: the parts of one choice
 	chunk     []byte // scratch: the Gemini chunk
 }
@@ -103,6 +104,11 @@ func (e *encoder) chunk(data []byte) error {
 		}
 	}
 	st.chunk = b
+	if st.argBytes > llm.DefaultMaxResponseBody {
+		// Gemini needs a call's arguments whole: they are held, within
+		// the bound of any answer.
+		return llm.ErrTooLarge
+	}
 	if st.usage != nil && st.allFinished() {
 		return e.final()
 	}
@@ -200,7 +206,9 @@ func (st *streamState) deltaParts(parts []byte, cs *choiceState, delta gjson.Res
 		if name := tc.Get("function.name").Str; name != "" {
 			c.name = strings.Clone(name)
 		}
-		c.args = append(c.args, tc.Get("function.arguments").Str...)
+		piece := tc.Get("function.arguments").Str
+		c.args = append(c.args, piece...)
+		st.argBytes += int64(len(piece))
 		return true
 	})
 	return parts
