@@ -221,6 +221,18 @@ func TestRelayNativeArray(t *testing.T) {
 	if !errors.As(err, &e) || e.Status != 429 || w.Committed() {
 		t.Fatalf("error array: %v", err)
 	}
+	// Nothing, something else, or an answer that never finished: a failed
+	// attempt, nothing sent.
+	for body, want := range map[string]error{
+		`[]`: ErrStreamCut, `[1]`: unreadable("stream"),
+		`[{"candidates":[{"content":{"parts":[{"text":"a"}]}}]}]`: ErrStreamCut,
+	} {
+		w := stream.NewWriter(httptest.NewRecorder())
+		_, err := Provider{}.RelayNative(w, response("application/json", body), nativeCall(llm.OpGenerateContent, "{}", true))
+		if err == nil || err.Error() != want.Error() || w.Committed() {
+			t.Fatalf("%s: got %v", body, err)
+		}
+	}
 }
 
 // The hub path reports cache and reasoning tokens too.

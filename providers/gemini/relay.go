@@ -190,13 +190,24 @@ func frameError(data []byte) *llm.Error {
 }
 
 // relayArray sends a stream Gemini delivered as one JSON array (or one
-// object) as events, one per element, framed as Gemini frames them.
+// object) as events, one per element, framed as Gemini frames them. The
+// whole answer is at hand, so one that is not GenerateContentResponse
+// objects, or that never finished, fails before anything is sent.
 func relayArray(w llm.ResponseWriter, resp *http.Response, body []byte) (llm.Usage, error) {
-	doc := gjson.ParseBytes(body)
-	var usage llm.Usage
-	var failure *llm.Error
+	doc := gjson.Parse(llm.BytesString(body))
+	var (
+		usage    llm.Usage
+		reason   string
+		failure  *llm.Error
+		finished bool
+		bad      bool
+	)
 	out := make([]byte, 0, len(body)+64)
 	each := func(v gjson.Result) bool {
+		if !v.IsObject() {
+			bad = true
+			return false
+		}
 		if e := v.Get("error"); e.Exists() && e.Type != gjson.Null {
 			failure = frameError([]byte(v.Raw))
 			if len(out) == 0 {
@@ -205,6 +216,11 @@ func relayArray(w llm.ResponseWriter, resp *http.Response, body []byte) (llm.Usa
 		}
 		if u := v.Get("usageMetadata"); u.IsObject() {
 			usage = usageOf(u)
+		}
+		if r := v.Get("candidates.0.finishReason").Str; r != "" {
+			finished, reason = true, strings.Clone(r)
+		} else if v.Get("promptFeedback.blockReason").Exists() {
+			finished = true
 		}
 		out = append(out, "data: "...)
 		out = appendCompact(out, v.Raw)
@@ -216,8 +232,14 @@ func relayArray(w llm.ResponseWriter, resp *http.Response, body []byte) (llm.Usa
 	} else {
 		each(doc)
 	}
-	if len(out) == 0 && failure != nil {
+	usage.FinishReason = reason
+	switch {
+	case bad:
+		return llm.Usage{}, unreadable("stream")
+	case len(out) == 0 && failure != nil:
 		return usage, failure
+	case failure == nil && !finished:
+		return usage, ErrStreamCut
 	}
 	setHeaders(w, resp)
 	h := w.Header()
