@@ -247,3 +247,34 @@ func TestGeminiAPIModels(t *testing.T) {
 		t.Fatalf("%s", r.Body)
 	}
 }
+
+// An attempt that failed before anything reached the client leaves no
+// trace in the next one: here the first target's stream ends after its
+// role chunk, and the second answers a whole JSON answer.
+func TestGeminiAPITranslateRetryStartsClean(t *testing.T) {
+	oa1, oa2 := fakeupstream.NewOpenAI(t, "oa1"), fakeupstream.NewOpenAI(t, "oa2")
+	load(t, router(`
+		retries 0
+		target oa1 {
+			base_url `+oa1.BaseURL()+`
+		}
+		target oa2 {
+			base_url `+oa2.BaseURL()+`
+		}
+		model both {
+			strategy fallback
+			to oa1 gpt-a
+			to oa2 gpt-b
+		}`))
+	oa1.Script(fakeupstream.Step{SSE: []string{
+		`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-a","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}` + "\n\n",
+	}})
+	oa2.Script(fakeupstream.Step{Body: `{"id":"chatcmpl-2","object":"chat.completion","created":1,"model":"gpt-b","choices":[{"index":0,"message":{"role":"assistant","content":"second"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`})
+	r := geminiPost(t, "/v1beta/models/both:streamGenerateContent?alt=sse", gapiChat)
+	expectStatus(t, r, 200)
+	events := geminiEvents(t, r.Body)
+	if len(events) != 1 || textOf(events) != "second" || events[0].Get("modelVersion").Str != "gpt-b" ||
+		r.Header.Get("X-Llm-Attempts") != "2" {
+		t.Fatalf("%v %s", r.Header, r.Body)
+	}
+}
