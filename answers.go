@@ -23,12 +23,16 @@ func (x *exchange) fail() {
 		}
 	}
 	switch {
+	case x.budgetRefused != nil && x.last == nil:
+		x.answerFailure(x.budgetRefused)
 	case x.last != nil:
 		x.answerFailure(x.last)
 	case x.full:
 		x.answerFailure(errAllBusy())
 	case x.unsupported != nil:
 		x.answerFailure(x.unsupported)
+	case x.forbidden:
+		x.answerFailure(errModelNotAllowed(x.keyName, x.req.Model))
 	case x.noneQualified:
 		e := routerError(http.StatusBadRequest, "unsupported", "no member of model %q accepts this request (their `when` conditions exclude it)", x.req.Model)
 		e.Param = "model"
@@ -44,6 +48,7 @@ func (x *exchange) fail() {
 func (x *exchange) answerFailure(e *llm.Error) {
 	out := e
 	switch {
+	case e.Kind == llm.KindLocal:
 	case e.Kind == llm.KindHTTP && e.Status >= 400 && e.Status < 500:
 		copyErrorHeaders(x.w.Header(), e.Header)
 	case e.Kind == llm.KindTimeout:
@@ -56,6 +61,7 @@ func (x *exchange) answerFailure(e *llm.Error) {
 		if x.attempts > 0 {
 			x.setRouteHeaders(w.Header())
 		}
+		x.setKeyHeaders(w.Header())
 	}
 	x.api.WriteError(x.w, out)
 }
