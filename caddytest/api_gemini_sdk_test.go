@@ -96,9 +96,9 @@ func generate(t *testing.T, c *genai.Client, model string, contents []*genai.Con
 	return merged
 }
 
-// toolLoop runs the two turns: the model calls get_weather, the client
+// geminiToolLoop runs the two turns: the model calls get_weather, the client
 // answers with the function's response, the model answers in text.
-func toolLoop(t *testing.T, c *genai.Client, model string, streamed bool) (first, second *genai.GenerateContentResponse) {
+func geminiToolLoop(t *testing.T, c *genai.Client, model string, streamed bool) (first, second *genai.GenerateContentResponse) {
 	t.Helper()
 	cfg := &genai.GenerateContentConfig{
 		Tools:             gapiWeather,
@@ -161,7 +161,7 @@ func TestGeminiAPISDKToolLoop(t *testing.T) {
 		name := map[bool]string{false: "generate", true: "stream"}[streamed]
 
 		t.Run("gemini/"+name, func(t *testing.T) {
-			first, _ := toolLoop(t, c, "gemini-2.5-flash", streamed)
+			first, _ := geminiToolLoop(t, c, "gemini-2.5-flash", streamed)
 			if string(first.Candidates[0].Content.Parts[0].ThoughtSignature) != "fake-thought-signature" {
 				t.Fatalf("thought signature %q", first.Candidates[0].Content.Parts[0].ThoughtSignature)
 			}
@@ -176,7 +176,7 @@ func TestGeminiAPISDKToolLoop(t *testing.T) {
 
 		t.Run("openai/"+name, func(t *testing.T) {
 			scriptOpenAIToolCall(oa, streamed)
-			first, _ := toolLoop(t, c, "gpt-4o-mini", streamed)
+			first, _ := geminiToolLoop(t, c, "gpt-4o-mini", streamed)
 			if id := first.FunctionCalls()[0].ID; id != "call_w1" {
 				t.Fatalf("call id %q", id)
 			}
@@ -191,7 +191,7 @@ func TestGeminiAPISDKToolLoop(t *testing.T) {
 		})
 
 		t.Run("mock/"+name, func(t *testing.T) {
-			first, second := toolLoop(t, c, "mock-1", streamed)
+			first, second := geminiToolLoop(t, c, "mock-1", streamed)
 			// The mock answers a tool result with its text.
 			if first.FunctionCalls()[0].Args["city"] != "Paris" || gjson.Get(second.Text(), "temperature_c").Int() != 21 {
 				t.Fatalf("call %+v, answer %q", first.FunctionCalls()[0], second.Text())
@@ -199,7 +199,7 @@ func TestGeminiAPISDKToolLoop(t *testing.T) {
 		})
 
 		t.Run("anthropic/"+name, func(t *testing.T) {
-			first, _ := toolLoop(t, c, "claude-sonnet-4-5", streamed)
+			first, _ := geminiToolLoop(t, c, "claude-sonnet-4-5", streamed)
 			id := first.FunctionCalls()[0].ID
 			body := gjson.ParseBytes(ant.Last().Body)
 			use := body.Get(`messages.1.content.#(type=="tool_use")`)

@@ -118,10 +118,10 @@ func sdkTurn(t *testing.T, c openai.Client, params responses.ResponseNewParams, 
 	return final
 }
 
-// toolLoop runs a two-turn function-call loop with model: the first answer
+// responsesToolLoop runs a two-turn function-call loop with model: the first answer
 // calls get_weather, the second (after its result) is text. It returns the
 // call's id and the final text.
-func toolLoop(t *testing.T, c openai.Client, model string, streamed bool) (callID, text string) {
+func responsesToolLoop(t *testing.T, c openai.Client, model string, streamed bool) (callID, text string) {
 	t.Helper()
 	question := responses.ResponseInputItemParamOfMessage("What is the weather in Paris?", responses.EasyInputMessageRoleUser)
 	params := responses.ResponseNewParams{
@@ -196,7 +196,7 @@ func TestResponsesAPISDKToolLoop(t *testing.T) {
 	c := responsesSDK()
 	for _, streamed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("openai/stream=%v", streamed), func(t *testing.T) {
-			callID, text := toolLoop(t, c, "gpt-5", streamed)
+			callID, text := responsesToolLoop(t, c, "gpt-5", streamed)
 			last := gjson.ParseBytes(gpt.Last().Body)
 			if gpt.Last().Path != "/v1/responses" || last.Get("input.2.type").Str != "function_call_output" || last.Get("input.2.call_id").Str != callID {
 				t.Fatalf("upstream %s body %s", gpt.Last().Path, last.Raw)
@@ -206,7 +206,7 @@ func TestResponsesAPISDKToolLoop(t *testing.T) {
 			}
 		})
 		t.Run(fmt.Sprintf("anthropic/stream=%v", streamed), func(t *testing.T) {
-			callID, text := toolLoop(t, c, "claude-sonnet-4-5", streamed)
+			callID, text := responsesToolLoop(t, c, "claude-sonnet-4-5", streamed)
 			last := gjson.ParseBytes(claude.Last().Body)
 			if last.Get("system.0.text").Str != "Use the tools." || last.Get("tools.0.name").Str != "get_weather" {
 				t.Fatalf("upstream body %s", last.Raw)
@@ -223,12 +223,12 @@ func TestResponsesAPISDKToolLoop(t *testing.T) {
 		})
 		t.Run(fmt.Sprintf("mock/stream=%v", streamed), func(t *testing.T) {
 			// The mock calls the tool, then answers with its result.
-			if _, text := toolLoop(t, c, "mock-agent", streamed); text != `{"temperature":"18C"}` {
+			if _, text := responsesToolLoop(t, c, "mock-agent", streamed); text != `{"temperature":"18C"}` {
 				t.Fatalf("text %q", text)
 			}
 		})
 		t.Run(fmt.Sprintf("gemini/stream=%v", streamed), func(t *testing.T) {
-			_, text := toolLoop(t, c, "gemini-2.5-flash", streamed)
+			_, text := responsesToolLoop(t, c, "gemini-2.5-flash", streamed)
 			last := gjson.ParseBytes(gem.Last().Body)
 			contents := last.Get("contents").Array()
 			if len(contents) != 3 || !contents[1].Get("parts.0.functionCall").Exists() || contents[2].Get("parts.0.functionResponse.name").Str != "get_weather" ||
