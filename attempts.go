@@ -482,6 +482,11 @@ func (x *exchange) fail() {
 	case x.full:
 		x.answerFailure(errAllBusy())
 	case x.unsupported != nil:
+		// Nothing could serve it: an API may answer it itself (an
+		// estimated count_tokens).
+		if l, ok := x.api.(apis.Local); ok && l.Answer(x.w, x.req.Request) {
+			return
+		}
 		x.answerFailure(x.unsupported)
 	default:
 		x.answerFailure(routerError(http.StatusBadGateway, "upstream_error", "no target could be tried for model %q", x.req.Model))
