@@ -41,31 +41,37 @@ func appendError(b []byte, e *llm.Error) []byte {
 	return append(b, "}}"...)
 }
 
-// errorType is the Anthropic error type for e: its own type when it is one
-// of Anthropic's, else the one Anthropic uses for its status.
+// errorType is the Anthropic error type for e: the one Anthropic uses for
+// its status when that status has its own (401, 403, 404, 413, 429, 529),
+// else e's own type when it is one of Anthropic's, else invalid_request_error
+// for a 4xx, overloaded_error for 503, api_error for other failures.
 func errorType(e *llm.Error) string {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return "authentication_error"
+	case http.StatusForbidden:
+		return "permission_error"
+	case http.StatusNotFound:
+		return "not_found_error"
+	case http.StatusRequestEntityTooLarge:
+		return "request_too_large"
+	case http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case 529:
+		return "overloaded_error"
+	}
 	switch e.Type {
 	case "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
 		"request_too_large", "rate_limit_error", "api_error", "overloaded_error":
 		return e.Type
 	}
 	switch s := e.Status; {
-	case s == http.StatusUnauthorized:
-		return "authentication_error"
-	case s == http.StatusForbidden:
-		return "permission_error"
-	case s == http.StatusNotFound:
-		return "not_found_error"
-	case s == http.StatusRequestEntityTooLarge:
-		return "request_too_large"
-	case s == http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case s == http.StatusServiceUnavailable || s == 529:
+	case s == http.StatusServiceUnavailable:
 		return "overloaded_error"
-	case s >= 500 || s == 0:
-		return "api_error"
+	case s >= 400 && s < 500:
+		return "invalid_request_error"
 	}
-	return "invalid_request_error"
+	return "api_error"
 }
 
 // setRetryAfter sets Retry-After in whole seconds, rounded up, when d > 0.

@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -151,9 +152,10 @@ func (v *events) event(data []byte) {
 	})
 	v.delta(delta)
 	if finish.Type == gjson.String {
-		v.finish = finish.Str
+		// Cloned: data is the encoder's buffer, reused for the next event.
+		v.finish = strings.Clone(finish.Str)
 		if stopReason.Type == gjson.String {
-			v.stopSeq = stopReason.Str
+			v.stopSeq = strings.Clone(stopReason.Str)
 		}
 	}
 }
@@ -430,11 +432,15 @@ func stopReason(finish, stopSeq string, tools bool) string {
 	return "end_turn"
 }
 
-// appendMessageID writes `msg_` + the hub's id (or a fixed id when the hub
-// gave none), as a JSON string.
+// appendMessageID writes `msg_` + the hub's id (the id itself when it has
+// that prefix already, a fixed id when the hub gave none), as a JSON
+// string.
 func appendMessageID(b []byte, id string) []byte {
-	if id == "" {
+	switch {
+	case id == "":
 		return append(b, `"msg_llm_router"`...)
+	case strings.HasPrefix(id, "msg_"):
+		return llm.AppendString(b, id)
 	}
 	b = append(b, `"msg_`...)
 	b = appendInner(b, id)
