@@ -11,6 +11,7 @@
 package anthropic
 
 import (
+	"math"
 	"net/http"
 	"strings"
 
@@ -138,9 +139,10 @@ func (a API) Parse(r *http.Request, body []byte, rt apis.Route) (*apis.Request, 
 	return req, nil
 }
 
-// wholeNumber reports whether v is a JSON number without a fraction.
+// wholeNumber reports whether v is a JSON number without a fraction (1000,
+// 1e3 and 1000.0 alike, as Anthropic's validation takes them).
 func wholeNumber(v gjson.Result) bool {
-	return v.Type == gjson.Number && v.Num == float64(int64(v.Num)) && !strings.ContainsAny(v.Raw, ".eE")
+	return v.Type == gjson.Number && v.Num == math.Trunc(v.Num) && math.Abs(v.Num) < 1<<53
 }
 
 // clientKey is the key of an `x-api-key` header, else of an

@@ -109,7 +109,7 @@ func (API) ToHub(req *apis.Request) ([]byte, *llm.Error) {
 	b = append(c.b, ']')
 	if r.maxTokens.Type == gjson.Number {
 		b = append(b, `,"max_completion_tokens":`...)
-		b = append(b, r.maxTokens.Raw...)
+		b = llm.AppendInt(b, r.maxTokens.Int())
 	}
 	b = appendStop(b, r.stopSequences)
 	for _, f := range [...]struct {
