@@ -155,7 +155,7 @@ func TestToHubRefusals(t *testing.T) {
 		`{"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[{"type":"server_tool_use","id":"x","name":"web_search","input":{}}]}]}`: "unsupported messages.0.content.0",
 		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"search_result"}]}]}`:                                                "unsupported messages.0.content.0",
 		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}`:                 "unsupported messages.0.content.0",
-		`{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]}`:                                                                     "invalid_request messages",
+		`{"model":"m","max_tokens":1,"messages":[{"role":"tool","content":"x"}]}`:                                                                       "invalid_request messages",
 		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":5}]}`:                                                                         "invalid_request messages",
 	} {
 		req, e := parse(t, []byte(body), nil)

@@ -75,10 +75,15 @@ func (r *messagesRequest) read(src string) {
 //   - `tools` → function tools (input_schema → parameters), `tool_choice`
 //     auto / any / tool / none → "auto" / "required" / a named function /
 //     "none", `disable_parallel_tool_use` → `parallel_tool_calls: false`;
-//   - `thinking` passes as the hub's `thinking` extension;
-//     `output_config.effort` → `reasoning_effort`; a JSON-schema output
-//     format (`output_config.format`, or the older `output_format`) →
-//     `response_format` json_schema;
+//   - `thinking` with an explicit budget (type "enabled") passes as the
+//     hub's `thinking` extension; "adaptive" and "disabled" (Claude Code
+//     sends adaptive by default) and `output_config.effort` are left out:
+//     they mean nothing to other models, and OpenAI refuses
+//     `reasoning_effort` for models that do not reason;
+//   - a JSON-schema output format (`output_config.format`, or the older
+//     `output_format`) → `response_format` json_schema;
+//   - a message of role "system" (Claude Code sends them with a beta)
+//     becomes a system message in its place;
 //   - `stream` → `stream` with `stream_options.include_usage`, so the hub
 //     stream ends with its usage.
 //
@@ -131,7 +136,7 @@ func (API) ToHub(req *apis.Request) ([]byte, *llm.Error) {
 	if b, e = appendTools(b, r.tools, r.toolChoice); e != nil {
 		return nil, e
 	}
-	if r.thinking.IsObject() {
+	if r.thinking.IsObject() && r.thinking.Get("type").Str == "enabled" {
 		b = append(b, `,"thinking":`...)
 		b = append(b, r.thinking.Raw...)
 	}
@@ -176,18 +181,9 @@ func appendStop(b []byte, stops gjson.Result) []byte {
 	return append(b, ']')
 }
 
-// appendOutputConfig writes output_config.effort as `reasoning_effort`
-// (xhigh and max → high, OpenAI's highest) and a json_schema output format
-// as `response_format`.
+// appendOutputConfig writes a json_schema output format as
+// `response_format`.
 func appendOutputConfig(b []byte, cfg, legacyFormat gjson.Result) []byte {
-	switch effort := cfg.Get("effort").Str; effort {
-	case "low", "medium", "high":
-		b = append(b, `,"reasoning_effort":"`...)
-		b = append(b, effort...)
-		b = append(b, '"')
-	case "xhigh", "max":
-		b = append(b, `,"reasoning_effort":"high"`...)
-	}
 	format := cfg.Get("format")
 	if !format.IsObject() {
 		format = legacyFormat

@@ -159,10 +159,14 @@ func (c *converter) messages(msgs gjson.Result) *llm.Error {
 			return true
 		})
 		switch {
-		case role.Str != "user" && role.Str != "assistant":
+		case role.Str != "user" && role.Str != "assistant" && role.Str != "system":
 			e = apis.Invalid("messages", "messages.%d.role: Input should be 'user' or 'assistant'", i)
 		case content.Type != gjson.String && !content.IsArray():
 			e = apis.Invalid("messages", "messages.%d.content: Input should be a valid string or list of content blocks", i)
+		case role.Str == "system":
+			// A system turn inside the conversation (Claude Code sends
+			// them with a beta): a hub system message in its place.
+			c.system(content)
 		case role.Str == "user":
 			e = c.user(i, content)
 		default:
