@@ -78,8 +78,10 @@ func serveAnthropic(w http.ResponseWriter, r *http.Request, req *Request, step S
 		return
 	}
 	for i, m := range msgs {
-		if role := m.Get("role").Str; role != "user" && role != "assistant" {
-			fail(http.StatusBadRequest, fmt.Sprintf("messages.%d.role: Input should be 'user' or 'assistant'", i))
+		// Current clients (Claude Code 2.1) send system turns inside the
+		// conversation too.
+		if role := m.Get("role").Str; role != "user" && role != "assistant" && role != "system" {
+			fail(http.StatusBadRequest, fmt.Sprintf("messages.%d.role: Input should be 'user', 'assistant' or 'system'", i))
 			return
 		}
 	}
