@@ -1,14 +1,10 @@
 package llmrouter
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -16,7 +12,6 @@ import (
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/llm"
-	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -41,19 +36,25 @@ type exchange struct {
 	routeReq routing.Request
 	start    time.Time
 
-	attempts    int
-	last        *llm.Error // the last failure
-	lastTarget  *Target
-	lastModel   string
-	unsupported *llm.Error // the first candidate that could not serve
-	full        bool       // a candidate was skipped at its max_in_flight
-	seen        []member   // candidates attempted already
-	seenBuf     [4]member
-	cands       []routing.Candidate
-	candsBuf    [8]routing.Candidate
-	usage       llm.Usage
-	ttfb        time.Duration
-	status      int
+	attempts     int
+	last         *llm.Error // the last failure
+	lastTarget   *Target
+	lastModel    string
+	unsupported  *llm.Error // the first candidate that could not serve
+	full         bool       // a candidate was skipped at its max_in_flight
+	seen         []member   // candidates attempted already
+	seenBuf      [4]member
+	cands        []routing.Candidate
+	candsBuf     [8]routing.Candidate
+	usage        llm.Usage
+	ttfb         time.Duration
+	status       int
+	spans        spans
+	keyName      string // the router key's name, when keys are configured
+	finishReason string
+	// noneQualified: no member of the requested model met its `when`
+	// conditions
+	noneQualified bool
 }
 
 // verdict tells the candidate loop whether the request was answered.
@@ -94,6 +95,7 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	} else {
 		x.routeReq.ClientIP = r.RemoteAddr
 	}
+	x.startTracing()
 	x.run(g)
 	x.finish()
 }
@@ -104,24 +106,40 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 // cooldown.
 func (x *exchange) run(g *group) {
 	var deferred []member
-	fallbacks := len(x.h.fallbacks)
+	clientModels, fallbacks := len(x.req.Models), len(x.h.fallbacks)
 	if x.req.forceTarget != "" {
-		fallbacks = 0
+		clientModels, fallbacks = 0, 0
 	}
-	for i := -1; i < fallbacks; i++ {
-		if i >= 0 {
-			g = x.h.fallbacks[i].group(x.req.Model)
+	for i := -1; i < clientModels+fallbacks; i++ {
+		switch {
+		case i < 0:
+		case i < clientModels:
+			// The body's `models` list, before the router's fallbacks; a
+			// name that resolves to nothing is passed over.
+			var e *llm.Error
+			if g, e = x.h.resolveModel(x.req.Models[i]); e != nil {
+				continue
+			}
+		default:
+			g = x.h.fallbacks[i-clientModels].group(x.req.Model)
+		}
+		members := g.members
+		if g.conditional {
+			members = x.qualified(members)
+			if len(members) == 0 && i < 0 {
+				x.noneQualified = true
+			}
 		}
 		var buf [8]int
 		var order []int
-		if n := len(g.members); n <= len(buf) {
+		if n := len(members); n <= len(buf) {
 			order = buf[:n]
 		} else {
 			order = make([]int, n)
 		}
-		g.policy.Order(x.candidates(g.members), &x.routeReq, order)
+		g.policy.Order(x.candidates(members), &x.routeReq, order)
 		for _, idx := range order {
-			m := g.members[idx]
+			m := members[idx]
 			if x.attempted(m) || !x.supported(m) {
 				continue
 			}
@@ -143,6 +161,18 @@ func (x *exchange) run(g *group) {
 		}
 	}
 	x.fail()
+}
+
+// qualified returns the members whose `when` conditions hold for the
+// request (evaluated from the request's features, computed once).
+func (x *exchange) qualified(ms []member) []member {
+	out := make([]member, 0, len(ms))
+	for _, m := range ms {
+		if qualifies(m.when, x.req.Request) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // candidates presents members to a selection policy.
@@ -199,6 +229,15 @@ func (x *exchange) native(m member) bool {
 	return !x.req.Op.Hub() && m.target.native != nil && m.target.native.Speaks(x.req.Op)
 }
 
+// clientKey is the client's key to forward upstream to a target without
+// an api_key (bring your own key) — never once router keys exist.
+func (x *exchange) clientKey() string {
+	if x.h.keysConfigured {
+		return ""
+	}
+	return x.req.ClientKey
+}
+
 // call describes one attempt on m: the client's body as it is for a
 // passthrough, else its hub translation.
 func (x *exchange) call(m member) llm.Call {
@@ -209,7 +248,7 @@ func (x *exchange) call(m member) llm.Call {
 		Model:        m.model,
 		Stream:       x.req.Stream,
 		IncludeUsage: x.req.IncludeUsage,
-		ClientKey:    x.req.ClientKey,
+		ClientKey:    x.clientKey(),
 		Upstream:     &m.target.upstream,
 	}
 	if x.native(m) {
@@ -219,43 +258,6 @@ func (x *exchange) call(m member) llm.Call {
 	c.Op = x.req.HubOp
 	c.Body, _ = x.req.Hub()
 	return c
-}
-
-// failure classes, which decide what follows a failed attempt.
-type class uint8
-
-const (
-	classRetry  class = iota // in retry_on: again on the same target, then next
-	classNext                // this target cannot serve now: next candidate
-	classClient              // the request itself is wrong: answer the client
-)
-
-func (h *Handler) classify(e *llm.Error) class {
-	switch e.Kind {
-	case llm.KindTimeout:
-		if h.retryTimeout {
-			return classRetry
-		}
-		return classNext
-	case llm.KindConnect:
-		if h.retryConnect {
-			return classRetry
-		}
-		return classNext
-	case llm.KindStream, llm.KindInvalid:
-		if h.retryStatus[http.StatusBadGateway] {
-			return classRetry
-		}
-		return classNext
-	}
-	if h.retryStatus[e.Status] {
-		return classRetry
-	}
-	switch s := e.Status; {
-	case s >= 500, s < 400, s == 401, s == 403, s == 404, s == 429:
-		return classNext
-	}
-	return classClient
 }
 
 // try runs the attempts on one candidate: the first, then retries.
@@ -282,13 +284,16 @@ func (x *exchange) try(m member) verdict {
 			return answered
 		}
 		recordAttempt(m.target.Name, outcomeOf(e))
+		x.h.logAttemptFailure(m.target, e)
 		if st.Failure(x.h.cooldownN, x.h.cooldownD, now()) {
-			x.h.logCooldown(m.target, e)
+			x.h.logCooldown(m.target, x.h.cooldownD, e)
 		}
 		if e.RetryAfter > x.h.backoffMax {
 			// Longer than the router will wait: the target is out for
 			// that long, for this request and the next ones.
-			st.CoolFor(e.RetryAfter, now())
+			if st.CoolFor(e.RetryAfter, now()) {
+				x.h.logCooldown(m.target, e.RetryAfter, e)
+			}
 			return tryNext
 		}
 		if c != classRetry || n >= x.h.retries {
@@ -329,15 +334,18 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.w.ResetAttempt()
 	call := x.call(m)
 
+	call.MaxResponseBody = x.h.maxResponseBody
 	ctx, cancel := context.WithTimeoutCause(x.r.Context(), time.Duration(t.timeout), errAttemptTimeout)
 	defer cancel()
 	var firstByte *time.Timer
-	if x.req.Stream && t.FirstByteTimeout > 0 {
-		var cancelCause context.CancelCauseFunc
+	var cancelCause context.CancelCauseFunc
+	if x.req.Stream {
 		ctx, cancelCause = context.WithCancelCause(ctx)
 		defer cancelCause(nil)
-		firstByte = time.AfterFunc(time.Duration(t.FirstByteTimeout), func() { cancelCause(errFirstByteTimeout) })
-		defer firstByte.Stop()
+		if t.FirstByteTimeout > 0 {
+			firstByte = time.AfterFunc(time.Duration(t.FirstByteTimeout), func() { cancelCause(errFirstByteTimeout) })
+			defer firstByte.Stop()
+		}
 	}
 	start := now()
 	x.w.OnCommit = func(w *stream.Writer) {
@@ -353,18 +361,30 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	}
 
 	native := x.native(m)
+	ctx, span := x.startAttempt(ctx, m)
 	resp, err := x.send(ctx, t, &call, native)
 	if err != nil {
-		return x.transportFailure(ctx, t, &call, err)
+		done, e := x.transportFailure(ctx, t, &call, err)
+		endAttempt(span, 0, e)
+		return done, e
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := t.provider.ReadError(resp, llm.ReadErrorBody(resp.Body), &call)
 		scrubSecrets(e, call.Key())
+		endAttempt(span, resp.StatusCode, e)
+		return false, e
+	}
+	if e := unexpectedAnswer(t, resp, x.req.Stream); e != nil {
+		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}
 	if !x.req.Stream {
 		t.state.ObserveTTFB(now().Sub(start))
+	} else if idle := time.Duration(t.idleTimeout); idle > 0 {
+		ib := newIdleBody(resp.Body, idle, func() { cancelCause(errIdleTimeout) })
+		defer ib.stop()
+		resp.Body = ib
 	}
 	var usage llm.Usage
 	if native {
@@ -377,6 +397,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	}
 	if x.w.Committed() {
 		x.usage = usage
+		x.finishReason = usage.FinishReason
 	}
 	if err == nil {
 		if x.req.Stream {
@@ -384,13 +405,16 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		}
 		t.state.Success()
 		recordAttempt(t.Name, "success")
+		endAttempt(span, resp.StatusCode, nil)
 		return true, nil
 	}
 	if x.r.Context().Err() != nil {
 		recordAttempt(t.Name, "canceled")
+		endAttempt(span, resp.StatusCode, &llm.Error{Status: 499, Kind: llm.KindConnect, Message: "the client left"})
 		return true, nil // the client left
 	}
 	e := x.failureOf(ctx, t, &call, err)
+	endAttempt(span, resp.StatusCode, e)
 	if !x.w.Committed() {
 		return false, e
 	}
@@ -431,145 +455,6 @@ func (x *exchange) send(ctx context.Context, t *Target, call *llm.Call, native b
 		return nil, err
 	}
 	x.req.mem.track(req)
+	x.injectTraceparent(ctx, req)
 	return x.h.transport.RoundTrip(req)
-}
-
-// transportFailure classifies an attempt that got no response.
-func (x *exchange) transportFailure(ctx context.Context, t *Target, call *llm.Call, err error) (bool, *llm.Error) {
-	if x.r.Context().Err() != nil {
-		recordAttempt(t.Name, "canceled")
-		return true, nil
-	}
-	return false, x.failureOf(ctx, t, call, err)
-}
-
-// failureOf turns an error from sending or relaying into a failure, with
-// the call's key removed from it.
-func (x *exchange) failureOf(ctx context.Context, t *Target, call *llm.Call, err error) *llm.Error {
-	e := describeFailure(ctx, t, err)
-	scrubSecrets(e, call.Key())
-	return e
-}
-
-func describeFailure(ctx context.Context, t *Target, err error) *llm.Error {
-	var pe *llm.Error
-	if errors.As(err, &pe) {
-		return pe
-	}
-	switch context.Cause(ctx) {
-	case errAttemptTimeout:
-		return &llm.Error{
-			Status: http.StatusGatewayTimeout, Kind: llm.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
-			Message: fmt.Sprintf("target %q: no complete response within %s", t.Name, time.Duration(t.timeout)),
-		}
-	case errFirstByteTimeout:
-		return &llm.Error{
-			Status: http.StatusGatewayTimeout, Kind: llm.KindTimeout, Code: "upstream_timeout", Type: "timeout_error",
-			Message: fmt.Sprintf("target %q: no first event within %s", t.Name, time.Duration(t.FirstByteTimeout)),
-		}
-	}
-	return &llm.Error{
-		Status: http.StatusBadGateway, Kind: llm.KindConnect, Code: "upstream_error", Type: "upstream_error",
-		Message: fmt.Sprintf("target %q: %v", t.Name, err),
-	}
-}
-
-// fail answers after every candidate failed or none could be tried.
-func (x *exchange) fail() {
-	switch {
-	case x.last != nil:
-		x.answerFailure(x.last)
-	case x.full:
-		x.answerFailure(errAllBusy())
-	case x.unsupported != nil:
-		// Nothing could serve it: an API may answer it itself (an
-		// estimated count_tokens).
-		if l, ok := x.api.(apis.Local); ok && l.Answer(x.w, x.req.Request) {
-			return
-		}
-		x.answerFailure(x.unsupported)
-	default:
-		x.answerFailure(routerError(http.StatusBadGateway, "upstream_error", "no target could be tried for model %q", x.req.Model))
-	}
-}
-
-// answerFailure writes the client's answer for failure e (SPEC 4.3): an
-// upstream 4xx as it came, a 5xx or connection error as 502, a timeout as
-// 504.
-func (x *exchange) answerFailure(e *llm.Error) {
-	out := e
-	switch {
-	case e.Kind == llm.KindHTTP && e.Status >= 400 && e.Status < 500:
-		if e.Header != nil {
-			providers.CopyResponseHeaders(x.w.Header(), e.Header)
-			x.w.Header().Del("Content-Length")
-		}
-	case e.Kind == llm.KindTimeout:
-		out = &llm.Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Type: "timeout_error", Message: e.Message}
-	default:
-		out = &llm.Error{Status: http.StatusBadGateway, Code: "upstream_error", Type: "upstream_error", Message: upstreamMessage(x.lastTarget, e)}
-	}
-	x.w.OnCommit = func(w *stream.Writer) {
-		x.status = w.Status()
-		if x.attempts > 0 {
-			x.setRouteHeaders(w.Header())
-		}
-	}
-	x.api.WriteError(x.w, out)
-}
-
-// upstreamMessage describes an upstream failure for a 502, naming the target.
-func upstreamMessage(t *Target, e *llm.Error) string {
-	if t == nil || strings.HasPrefix(e.Message, "target ") {
-		return e.Message
-	}
-	if e.Kind == llm.KindHTTP {
-		return fmt.Sprintf("target %q: upstream returned %d: %s", t.Name, e.Status, e.Message)
-	}
-	return fmt.Sprintf("target %q: %s", t.Name, e.Message)
-}
-
-// writeStreamError ends a committed stream with the API's error event.
-func (x *exchange) writeStreamError(e *llm.Error) {
-	if e.Relayed {
-		return // the client has it already, in its own format
-	}
-	out := *e
-	out.Body = nil
-	switch e.Kind {
-	case llm.KindTimeout:
-		out.Code, out.Type = "upstream_timeout", "timeout_error"
-	case llm.KindStream:
-		// A provider's own in-stream error keeps its type and code.
-	default:
-		out.Code, out.Type = "upstream_error", "upstream_error"
-		out.Message = upstreamMessage(x.lastTarget, e)
-	}
-	x.enc.StreamError(&out)
-}
-
-// setRouteHeaders adds X-LLM-Target, X-LLM-Model and X-LLM-Attempts and the
-// matching placeholders, naming the last target tried.
-func (x *exchange) setRouteHeaders(h http.Header) {
-	vals := make([]string, 3) // one allocation for the three headers
-	vals[0], vals[1], vals[2] = x.lastTarget.Name, x.lastModel, strconv.Itoa(x.attempts)
-	h["X-Llm-Target"] = vals[0:1:1]
-	h["X-Llm-Model"] = vals[1:2:2]
-	h["X-Llm-Attempts"] = vals[2:3:3]
-	if x.repl != nil {
-		x.repl.Set("http.llm_router.target", x.lastTarget.Name)
-		x.repl.Set("http.llm_router.model", x.lastModel)
-		x.repl.Set("http.llm_router.attempts", x.attempts)
-	}
-}
-
-// scrubSecrets removes a key from an error that an upstream echoed it in.
-func scrubSecrets(e *llm.Error, key string) {
-	if e == nil || len(key) < 4 {
-		return
-	}
-	e.Message = strings.ReplaceAll(e.Message, key, "[redacted]")
-	if bytes.Contains(e.Body, []byte(key)) {
-		e.Body = bytes.ReplaceAll(e.Body, []byte(key), []byte("[redacted]"))
-	}
 }

@@ -1,8 +1,11 @@
 package llmrouter
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -11,8 +14,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
-
-	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
 func init() {
@@ -39,22 +40,27 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			weight        <n>
 //			timeout       <duration>
 //			first_byte_timeout <duration>
+//			idle_timeout  <duration>
 //			header        <field> <value>
-//			price         <model-pattern> <usd-per-1M-input> <usd-per-1M-output>
+//			price         <model-pattern> <usd-per-1M-input> <usd-per-1M-output> [cache_read <usd>] [cache_write <usd>]
 //			max_in_flight <n>
-//			# and the provider's own, e.g. mock_response <text>, mock_delay <duration>
+//			# and the provider's own options, in its block
+//			# (provider mock { response <text> }) or flat, prefixed with its
+//			# name (mock_response <text>, mock_tool_call <tool> <json>)
 //		}
 //		model <alias> {
-//			strategy weighted|fallback|latency|least_busy|cost|sticky
-//			to <target> [<upstream-model>] [weight <n>]
+//			strategy weighted|fallback|latency|least_busy|cost|sticky [{ <options> }]
+//			to <target> [<upstream-model>] [weight <n>] [when <condition>...]
 //		}
-//		strategy         <name>
+//		strategy         <name> [{ <options> }]
 //		retries          <n>
 //		retry_backoff    <base> <max>
 //		retry_on         <code|timeout|connect...>
 //		fallback         <alias-or-target...>
 //		cooldown         <failures> <duration>
 //		max_request_body <size>
+//		max_response_body <size>
+//		passthrough      <target>
 //	}
 //
 // `target`, `model`, `model_map`, `header`, `price`, `to`, `models`,
@@ -64,7 +70,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	var memberTokens []caddyfile.Token // each `to`'s target token, checked at the end
+	var memberTokens []caddyfile.Token   // each `to`'s target token, checked at the end
+	var fallbackTokens []caddyfile.Token // each `fallback` entry, likewise
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "target":
@@ -135,11 +142,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.RetryOn = append(h.RetryOn, args...)
 		case "fallback":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
+			if !d.NextArg() {
 				return d.Err("fallback: expected alias or target names")
 			}
-			h.Fallback = append(h.Fallback, args...)
+			for {
+				h.Fallback = append(h.Fallback, d.Val())
+				fallbackTokens = append(fallbackTokens, d.Token())
+				if !d.NextArg() {
+					break
+				}
+			}
 		case "cooldown":
 			n, err := nextInt(d, "cooldown", 0)
 			if err != nil {
@@ -152,41 +164,70 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := noMoreArgs(d, "cooldown"); err != nil {
 				return err
 			}
-			h.Cooldown = &Cooldown{Failures: n, Duration: caddy.Duration(dur)}
+			h.Cooldown = &Cooldown{Failures: &n, Duration: caddy.Duration(dur)}
 		case "max_request_body":
-			if !d.NextArg() {
-				return d.Err("max_request_body: expected a size such as 32MiB")
-			}
-			size, err := humanize.ParseBytes(d.Val())
-			if err != nil || size == 0 || size > 1<<40 {
-				return d.Errf("max_request_body: %q is not a size such as 32MiB", d.Val())
-			}
-			if err := noMoreArgs(d, "max_request_body"); err != nil {
+			size, err := sizeArg(d)
+			if err != nil {
 				return err
 			}
-			h.MaxRequestBody = int64(size)
+			h.MaxRequestBody = size
+		case "passthrough":
+			name, err := stringArg(d)
+			if err != nil {
+				return err
+			}
+			h.Passthrough = name
+			memberTokens = append(memberTokens, d.Token())
+		case "max_response_body":
+			size, err := sizeArg(d)
+			if err != nil {
+				return err
+			}
+			h.MaxResponseBody = size
 		default:
 			return d.Errf("unrecognized subdirective %q", d.Val())
 		}
 	}
-	return h.checkReferences(memberTokens)
+	return h.checkReferences(memberTokens, fallbackTokens)
 }
 
 // checkReferences reports a `to` or `fallback` naming no target, with the
 // file and line of the offending token.
-func (h *Handler) checkReferences(memberTokens []caddyfile.Token) error {
+func (h *Handler) checkReferences(memberTokens, fallbackTokens []caddyfile.Token) error {
 	names := make(map[string]bool, len(h.Targets))
 	for _, t := range h.Targets {
 		names[t.Name] = true
 	}
+	aliases := make(map[string]bool, len(h.Models))
+	for _, a := range h.Models {
+		aliases[a.Name] = true
+	}
 	for _, tok := range memberTokens {
 		if !names[tok.Text] {
-			td := caddyfile.NewDispenser([]caddyfile.Token{tok})
-			td.Next()
-			return td.Errf("to: %q names no target", tok.Text)
+			return errAt(tok, "to: %q names no target", tok.Text)
+		}
+	}
+	for _, tok := range fallbackTokens {
+		if !aliases[tok.Text] && !names[tok.Text] && !names[targetPrefix(tok.Text)] {
+			return errAt(tok, "fallback: %q names no alias, target or target/model", tok.Text)
 		}
 	}
 	return nil
+}
+
+// targetPrefix is the target name of `<target>/<model>` or
+// `[<target>]<model>`, else "".
+func targetPrefix(model string) string {
+	if rest, ok := strings.CutPrefix(model, "["); ok {
+		if name, m, ok := strings.Cut(rest, "]"); ok && m != "" {
+			return name
+		}
+		return ""
+	}
+	if name, m, ok := strings.Cut(model, "/"); ok && m != "" {
+		return name
+	}
+	return ""
 }
 
 func parseTarget(d *caddyfile.Dispenser) (*Target, error) {
@@ -197,19 +238,20 @@ func parseTarget(d *caddyfile.Dispenser) (*Target, error) {
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
-	providerName := ""
-	var providerToken *caddyfile.Dispenser
-	var providerOptions []*caddyfile.Dispenser
+	var provider caddyfile.Segment // `provider <name> [{ options }]` from the name on
+	var flat []caddyfile.Segment   // `<name>_<option> …` lines
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		sub := d.Val()
 		var err error
 		switch sub {
 		case "provider":
-			if providerName != "" {
+			if provider != nil {
 				return nil, d.Err("provider: given twice")
 			}
-			providerToken = caddyfile.NewDispenser([]caddyfile.Token{d.Token()})
-			providerName, err = stringArg(d)
+			if !d.NextArg() {
+				return nil, d.Err("provider: expected a name such as openai, anthropic, gemini, azure or mock")
+			}
+			provider = d.NextSegment()
 		case "base_url":
 			t.BaseURL, err = stringArg(d)
 		case "api_key":
@@ -240,6 +282,10 @@ func parseTarget(d *caddyfile.Dispenser) (*Target, error) {
 			var dur caddy.Duration
 			dur, err = positiveDuration(d)
 			t.FirstByteTimeout = dur
+		case "idle_timeout":
+			var dur caddy.Duration
+			dur, err = positiveDuration(d)
+			t.IdleTimeout = dur
 		case "header":
 			var field, value string
 			if !d.Args(&field, &value) || d.NextArg() {
@@ -256,14 +302,15 @@ func parseTarget(d *caddyfile.Dispenser) (*Target, error) {
 		case "max_in_flight":
 			t.MaxInFlight, err = intArg(d, 1)
 		default:
-			// Perhaps the provider's own; checked once it is known.
-			providerOptions = append(providerOptions, d.NewFromNextSegment())
+			// Perhaps the provider's own, written flat; checked once the
+			// provider is known.
+			flat = append(flat, d.NextSegment())
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	raw, err := providerJSON(providerName, providerToken, providerOptions)
+	raw, err := providerJSON(provider, flat)
 	if err != nil {
 		return nil, err
 	}
@@ -271,38 +318,92 @@ func parseTarget(d *caddyfile.Dispenser) (*Target, error) {
 	return t, nil
 }
 
-// providerJSON builds the provider module's JSON, letting the provider parse
-// its own subdirectives. The default provider (openai, no options) is left
-// out of the JSON.
-func providerJSON(name string, nameTok *caddyfile.Dispenser, options []*caddyfile.Dispenser) (json.RawMessage, error) {
-	if name == "" && len(options) == 0 {
+// providerJSON builds the provider module's JSON with
+// caddyfile.UnmarshalModule, as reverse_proxy does for its transports. The
+// provider's options come from its own block (`provider mock { response hi }`)
+// and from flat lines in the target prefixed with its name (`mock_response
+// hi`), which are handed to the module as if they were in that block (a
+// provider accepts its options with or without that prefix). The
+// default provider (openai, no options) is left out of the JSON.
+func providerJSON(provider caddyfile.Segment, flat []caddyfile.Segment) (json.RawMessage, error) {
+	if provider == nil && len(flat) == 0 {
 		return nil, nil
 	}
-	if name == "" {
-		name = "openai"
+	name := "openai"
+	var nameTok caddyfile.Token
+	if provider != nil {
+		nameTok = provider[0]
+		name = nameTok.Text
+	} else {
+		nameTok = caddyfile.Token{File: flat[0][0].File, Line: flat[0][0].Line - 1, Text: name}
 	}
-	info, err := caddy.GetModule("http.llm_router.providers." + name)
+	id := "http.llm_router.providers." + name
+	info, err := caddy.GetModule(id)
 	if err != nil {
-		if nameTok != nil {
-			nameTok.Next()
-			return nil, nameTok.Errf("provider: unknown provider %q", name)
-		}
-		return nil, err
+		return nil, errAt(nameTok, "provider: unknown provider %q", name)
 	}
-	mod := info.New()
-	for _, od := range options {
-		od.Next()
-		handled := false
-		if p, ok := mod.(providers.CaddyfileOptions); ok {
-			if handled, err = p.UnmarshalTargetOption(od); err != nil {
-				return nil, err
+	// The tokens of `<name> [<args>] { <options> }`, the block's options
+	// and the flat ones in the order written (the dispenser finds line ends
+	// by increasing line numbers).
+	head := provider
+	var opts []caddyfile.Segment
+	if provider != nil {
+		for i, t := range provider {
+			if t.Text == "{" {
+				head = provider[:i]
+				break
 			}
 		}
-		if !handled {
-			return nil, od.Errf("unrecognized subdirective %q", od.Val())
+		pd := caddyfile.NewDispenser(provider)
+		pd.Next()
+		for pd.NextArg() {
 		}
+		for nesting := pd.Nesting(); pd.NextBlock(nesting); {
+			opts = append(opts, pd.NextSegment())
+		}
+	} else {
+		head = caddyfile.Segment{nameTok}
+	}
+	for _, seg := range flat {
+		if !strings.HasPrefix(seg[0].Text, name+"_") {
+			return nil, errAt(seg[0], "unrecognized subdirective %q", seg[0].Text)
+		}
+		opts = append(opts, seg)
+	}
+	toks := head
+	if len(opts) > 0 {
+		slices.SortStableFunc(opts, func(a, b caddyfile.Segment) int { return cmp.Compare(a[0].Line, b[0].Line) })
+		line := min(head[len(head)-1].Line, opts[0][0].Line-1)
+		toks = make(caddyfile.Segment, 0, len(head)+2+len(opts)*3)
+		for _, t := range head {
+			t.Line = line
+			toks = append(toks, t)
+		}
+		toks = append(toks, caddyfile.Token{File: nameTok.File, Line: line, Text: "{"})
+		for _, seg := range opts {
+			toks = append(toks, seg...)
+		}
+		last := opts[len(opts)-1]
+		toks = append(toks, caddyfile.Token{File: nameTok.File, Line: last[len(last)-1].Line + 1, Text: "}"})
+	}
+	mod := info.New()
+	if unm, ok := mod.(caddyfile.Unmarshaler); ok {
+		if err := unm.UnmarshalCaddyfile(caddyfile.NewDispenser(toks)); err != nil {
+			return nil, err
+		}
+	} else if len(opts) > 0 {
+		return nil, errAt(opts[0][0], "provider %s takes no options", name)
+	} else if len(toks) > 1 {
+		return nil, errAt(toks[1], "provider %s takes no options", name)
 	}
 	return caddyconfig.JSONModuleObject(mod, "provider", name, nil), nil
+}
+
+// errAt is an error naming tok's file and line.
+func errAt(tok caddyfile.Token, format string, args ...any) error {
+	d := caddyfile.NewDispenser(caddyfile.Segment{tok})
+	d.Next()
+	return d.Errf(format, args...)
 }
 
 func parseAlias(d *caddyfile.Dispenser) (*ModelAlias, []caddyfile.Token, error) {
@@ -339,14 +440,22 @@ func parseAlias(d *caddyfile.Dispenser) (*ModelAlias, []caddyfile.Token, error) 
 	return a, toks, nil
 }
 
-// parseMember parses `to <target> [<upstream-model>] [weight <n>]`.
+// parseMember parses `to <target> [<upstream-model>] [weight <n>]
+// [when <condition>...]`.
 func parseMember(d *caddyfile.Dispenser) (Member, caddyfile.Token, error) {
 	if !d.NextArg() {
-		return Member{}, caddyfile.Token{}, d.Err("to: expected <target> [<upstream-model>] [weight <n>]")
+		return Member{}, caddyfile.Token{}, d.Err("to: expected <target> [<upstream-model>] [weight <n>] [when <condition>...]")
 	}
 	m := Member{Target: d.Val()}
 	tok := d.Token()
 	args := d.RemainingArgs()
+	if i := slices.Index(args, "when"); i >= 0 {
+		conds, err := parseConditions(args[i+1:])
+		if err != nil {
+			return Member{}, tok, d.Errf("to: when: %v", err)
+		}
+		m.When, args = conds, args[:i]
+	}
 	if len(args) > 0 && args[0] != "weight" {
 		m.Model, args = args[0], args[1:]
 	}
@@ -359,34 +468,78 @@ func parseMember(d *caddyfile.Dispenser) (Member, caddyfile.Token, error) {
 		}
 		m.Weight = &n
 	default:
-		return Member{}, tok, d.Err("to: expected <target> [<upstream-model>] [weight <n>]")
+		return Member{}, tok, d.Err("to: expected <target> [<upstream-model>] [weight <n>] [when <condition>...]")
 	}
 	return m, tok, nil
 }
 
+// parseStrategy parses `strategy <name> [<options…>] [{ … }]` with
+// caddyfile.UnmarshalModule, as reverse_proxy does for lb_policy.
 func parseStrategy(d *caddyfile.Dispenser) (json.RawMessage, error) {
-	name, err := stringArg(d)
+	if !d.NextArg() {
+		return nil, d.Err("strategy: expected weighted, fallback, latency, least_busy, cost or sticky")
+	}
+	name := d.Val()
+	id := "http.llm_router.selection_policies." + name
+	if _, err := caddy.GetModule(id); err != nil {
+		return nil, d.Errf("strategy: unknown strategy %q", name)
+	}
+	unm, err := caddyfile.UnmarshalModule(d, id)
 	if err != nil {
 		return nil, err
 	}
-	info, err := caddy.GetModule("http.llm_router.selection_policies." + name)
-	if err != nil {
-		return nil, d.Errf("strategy: unknown strategy %q", name)
-	}
-	return caddyconfig.JSONModuleObject(info.New(), "policy", name, nil), nil
+	return caddyconfig.JSONModuleObject(unm, "policy", name, nil), nil
 }
 
+// parsePrice parses `price <model-pattern> <usd-per-1M-input>
+// <usd-per-1M-output> [cache_read <usd-per-1M>] [cache_write <usd-per-1M>]`.
 func parsePrice(d *caddyfile.Dispenser) (Price, error) {
+	const usage = "price: expected <model-pattern> <usd-per-1M-input> <usd-per-1M-output> [cache_read <usd-per-1M>] [cache_write <usd-per-1M>]"
 	var pattern, in, out string
-	if !d.Args(&pattern, &in, &out) || d.NextArg() {
-		return Price{}, d.Err("price: expected <model-pattern> <usd-per-1M-input> <usd-per-1M-output>")
+	if !d.Args(&pattern, &in, &out) {
+		return Price{}, d.Err(usage)
 	}
 	input, err1 := strconv.ParseFloat(in, 64)
 	output, err2 := strconv.ParseFloat(out, 64)
 	if err1 != nil || err2 != nil || input < 0 || output < 0 {
 		return Price{}, d.Errf("price: %q and %q must be non-negative numbers", in, out)
 	}
-	return Price{Pattern: pattern, Input: input, Output: output}, nil
+	p := Price{Pattern: pattern, Input: input, Output: output}
+	for d.NextArg() {
+		kind := d.Val()
+		var dst **float64
+		switch kind {
+		case "cache_read":
+			dst = &p.CacheRead
+		case "cache_write":
+			dst = &p.CacheWrite
+		default:
+			return Price{}, d.Errf("price: unexpected %q; %s", kind, usage)
+		}
+		if *dst != nil || !d.NextArg() {
+			return Price{}, d.Err(usage)
+		}
+		v, err := strconv.ParseFloat(d.Val(), 64)
+		if err != nil || v < 0 {
+			return Price{}, d.Errf("price: %s %q must be a non-negative number", kind, d.Val())
+		}
+		*dst = &v
+	}
+	return p, nil
+}
+
+// sizeArg reads the one size argument (such as 32MiB) of the current
+// subdirective.
+func sizeArg(d *caddyfile.Dispenser) (int64, error) {
+	name := d.Val()
+	if !d.NextArg() {
+		return 0, d.Errf("%s: expected a size such as 32MiB", name)
+	}
+	size, err := humanize.ParseBytes(d.Val())
+	if err != nil || size == 0 || size > 1<<40 {
+		return 0, d.Errf("%s: %q is not a size such as 32MiB", name, d.Val())
+	}
+	return int64(size), noMoreArgs(d, name)
 }
 
 // stringArg reads the one argument of the current subdirective.

@@ -29,6 +29,8 @@ func TestCaddyfileEverySubdirective(t *testing.T) {
 			header X-A 1
 			header X-A 2
 			price m* 1.5 3
+			price n* 1 2 cache_read 0.1 cache_write 1.25
+			idle_timeout 1m
 			max_in_flight 10
 		}
 		target m {
@@ -48,6 +50,7 @@ func TestCaddyfileEverySubdirective(t *testing.T) {
 		fallback alias a/m1
 		cooldown 0 1s
 		max_request_body 1KiB
+		max_response_body 2MiB
 	}`)
 	if err != nil {
 		t.Fatal(err)
@@ -58,10 +61,13 @@ func TestCaddyfileEverySubdirective(t *testing.T) {
 		t.Errorf("target basics: %+v", a)
 	case strings.Join(a.Models, ",") != "m1,m2*", len(a.ModelMap) != 1 || a.ModelMap[0] != (ModelMapping{"x", "y"}):
 		t.Errorf("models: %+v %+v", a.Models, a.ModelMap)
-	case *a.Weight != 4, int64(a.Timeout) != 30e9, int64(a.FirstByteTimeout) != 2e9:
+	case *a.Weight != 4, int64(a.Timeout) != 30e9, int64(a.FirstByteTimeout) != 2e9, int64(a.IdleTimeout) != 60e9:
 		t.Errorf("weight/timeouts: %+v", a)
-	case strings.Join(a.Headers["X-A"], ",") != "1,2", len(a.Prices) != 1 || a.Prices[0] != (Price{"m*", 1.5, 3}), a.MaxInFlight != 10:
+	case strings.Join(a.Headers["X-A"], ",") != "1,2", len(a.Prices) != 2 || a.Prices[0] != (Price{Pattern: "m*", Input: 1.5, Output: 3}), a.MaxInFlight != 10:
 		t.Errorf("headers/prices/max_in_flight: %+v", a)
+	}
+	if p := a.Prices[1]; *p.CacheRead != 0.1 || *p.CacheWrite != 1.25 || h.MaxResponseBody != 2<<20 {
+		t.Errorf("cache prices / max_response_body: %+v %d", p, h.MaxResponseBody)
 	}
 	if !strings.Contains(string(h.Targets[1].ProviderRaw), `"response":"hi"`) || !strings.Contains(string(h.Targets[1].ProviderRaw), `"delay":1000000`) {
 		t.Errorf("mock provider JSON: %s", h.Targets[1].ProviderRaw)
@@ -75,7 +81,7 @@ func TestCaddyfileEverySubdirective(t *testing.T) {
 	}
 	if *h.Retries != 0 || int64(h.RetryBackoff.Base) != 10e6 || int64(h.RetryBackoff.Max) != 1e9 ||
 		strings.Join(h.RetryOn, ",") != "500,timeout,connect" || strings.Join(h.Fallback, ",") != "alias,a/m1" ||
-		h.Cooldown.Failures != 0 || h.MaxRequestBody != 1024 {
+		h.Cooldown.Failures == nil || *h.Cooldown.Failures != 0 || h.MaxRequestBody != 1024 {
 		t.Errorf("router settings: %+v", h)
 	}
 }
@@ -132,5 +138,72 @@ func TestCaddyfileMemberForms(t *testing.T) {
 	to := h.Models[0].To
 	if to[0].Model != "" || to[0].Weight != nil || to[1].Model != "up" || to[2].Model != "" || *to[2].Weight != 3 || to[3].Model != "up" || *to[3].Weight != 0 {
 		t.Fatalf("members: %+v", to)
+	}
+}
+
+// Provider options in the provider's own block, flat with its prefix, or
+// both; strategy options through caddyfile.UnmarshalModule.
+func TestCaddyfileModuleOptions(t *testing.T) {
+	h, err := parse(t, `llm_router {
+		target m {
+			mock_delay 5ms
+			provider mock {
+				response "from the block"
+				tool_call lookup {"q":"x"}
+			}
+			mock_tool_call now
+		}
+		target c {
+			provider anthropic {
+				max_tokens 2048
+			}
+		}
+		model fast {
+			strategy latency {
+				explore_percent 5
+			}
+			to m
+		}
+		strategy latency 0
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"provider":"mock"`, `"response":"from the block"`, `"delay":5000000`, `{"arguments":"{\"q\":\"x\"}","tool":"lookup"}`, `{"tool":"now"}`} {
+		if !strings.Contains(string(h.Targets[0].ProviderRaw), want) {
+			t.Errorf("mock JSON %s lacks %s", h.Targets[0].ProviderRaw, want)
+		}
+	}
+	if got := string(h.Targets[1].ProviderRaw); got != `{"default_max_tokens":2048,"provider":"anthropic"}` {
+		t.Errorf("anthropic JSON %s", got)
+	}
+	if got := string(h.Models[0].StrategyRaw); got != `{"explore_percent":5,"policy":"latency"}` {
+		t.Errorf("alias strategy %s", got)
+	}
+	if got := string(h.StrategyRaw); got != `{"explore_percent":0,"policy":"latency"}` {
+		t.Errorf("strategy %s", got)
+	}
+	for _, tc := range []struct{ input, want string }{
+		{"target a {\nprovider openai {\nx 1\n}\n}", "provider openai takes no options, at Testfile:6"},
+		{"target a {\nprovider mock\nmock_nope 1\n}", `unrecognized subdirective "mock_nope", at Testfile:6`},
+		{"target a {\nprovider mock {\nnope 1\n}\n}", `unrecognized subdirective "nope", at Testfile:6`},
+		{"model x {\nstrategy weighted 3\nto a\n}", "strategy weighted takes no options"},
+		{"model x {\nstrategy latency {\nexplore_percent 200\n}\nto a\n}", "explore_percent"},
+	} {
+		_, err := parse(t, "llm_router {\ntarget z {\n}\n"+tc.input+"\n}")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.input, err, tc.want)
+		}
+	}
+}
+
+// A `fallback` entry naming nothing is refused with its line.
+func TestCaddyfileFallbackReferences(t *testing.T) {
+	_, err := parse(t, "llm_router {\ntarget a {\n}\nmodel m {\nto a\n}\nfallback m a a/x [a]y\nfallback nosuch\n}")
+	if err == nil || !strings.Contains(err.Error(), `fallback: "nosuch" names no alias, target or target/model, at Testfile:8`) {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := parse(t, "llm_router {\ntarget a {\n}\nfallback b/x\n}"); err == nil {
+		t.Fatal("fallback to an unknown target/model accepted")
 	}
 }

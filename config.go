@@ -65,13 +65,18 @@ type Target struct {
 	// falls back. Default: off.
 	FirstByteTimeout caddy.Duration `json:"first_byte_timeout,omitempty"`
 
+	// IdleTimeout bounds the pause between two events of a streamed
+	// attempt; a stream that stays silent longer fails (an error event
+	// when the client already has the first bytes). Default: 5m.
+	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
+
 	// Headers are extra request headers sent upstream on every request.
 	// Placeholders in values are expanded at provision.
 	Headers http.Header `json:"headers,omitempty"`
 
 	// Prices give the cost of the target's models, in USD per million
-	// input and output tokens; the first whose pattern matches the
-	// upstream model applies.
+	// input, output, cache-read and cache-write tokens; the first whose
+	// pattern matches the upstream model applies.
 	Prices []Price `json:"prices,omitempty"`
 
 	// MaxInFlight caps the requests in flight to this target at once; a
@@ -80,18 +85,23 @@ type Target struct {
 	MaxInFlight int `json:"max_in_flight,omitempty"`
 
 	provider providers.Provider
-	native   providers.Native  // non-nil for providers that pass another API through
-	sender   providers.Sender  // non-nil for providers that answer in-process
-	checker  providers.Checker // non-nil for providers with limits
-	upstream llm.Upstream
-	stateKey string
-	state    *routing.State
-	patterns []glob
-	exact    []string // non-glob model names, for the models list
-	modelMap map[string]string
-	prices   []compiledPrice
-	weight   int
-	timeout  caddy.Duration
+	// providerName is the provider as OpenTelemetry's gen_ai.provider.name
+	// calls it.
+	providerName string
+	native       providers.Native  // non-nil for providers that pass another API through
+	sender       providers.Sender  // non-nil for providers that answer in-process
+	checker      providers.Checker // non-nil for providers with limits
+	upstream     llm.Upstream
+	stateKey     string
+	state        *routing.State
+	patterns     []glob
+	exact        []string // non-glob model names, for the models list
+	modelMap     map[string]string
+	prices       []compiledPrice
+	weight       int
+	timeout      caddy.Duration
+	// idleTimeout is IdleTimeout with its default.
+	idleTimeout caddy.Duration
 }
 
 // ModelMapping renames one client model to an upstream model.
@@ -108,13 +118,19 @@ type Price struct {
 	Pattern string `json:"pattern"`
 	// Input is USD per million prompt tokens.
 	Input float64 `json:"input"`
-	// Output is USD per million completion tokens.
+	// Output is USD per million completion tokens (reasoning included).
 	Output float64 `json:"output"`
+	// CacheRead is USD per million prompt tokens read from the provider's
+	// cache. Default: Input.
+	CacheRead *float64 `json:"cache_read,omitempty"`
+	// CacheWrite is USD per million prompt tokens written to the
+	// provider's cache. Default: Input.
+	CacheWrite *float64 `json:"cache_write,omitempty"`
 }
 
 type compiledPrice struct {
-	pattern       glob
-	input, output float64
+	pattern glob
+	llm.Price
 }
 
 // ModelAlias is a virtual model: clients ask for Name and the router picks
@@ -145,6 +161,9 @@ type Member struct {
 	Model string `json:"model,omitempty"`
 	// Weight is the member's weight. Default: the target's weight.
 	Weight *int `json:"weight,omitempty"`
+	// When are conditions that must all hold for the member to be a
+	// candidate of a request (routing by content). None: always.
+	When []Condition `json:"when,omitempty"`
 }
 
 // RetryBackoff is the pause between retries on the same target:
@@ -163,8 +182,8 @@ type RetryBackoff struct {
 // one success resets it.
 type Cooldown struct {
 	// Failures is the number of consecutive failed attempts that trip the
-	// breaker. 0 disables it. Default: 3.
-	Failures int `json:"failures"`
+	// breaker; 0 disables it. Default (when absent): 3.
+	Failures *int `json:"failures,omitempty"`
 	// Duration is how long a tripped target is skipped. Default: 30s.
 	Duration caddy.Duration `json:"duration,omitempty"`
 }

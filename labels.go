@@ -1,6 +1,10 @@
 package llmrouter
 
-import "sync"
+import (
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
 
 // maxModelLabels bounds the distinct `model` label values: with a target
 // that serves any model, clients choose the name, and each new name would
@@ -13,8 +17,12 @@ var modelLabels struct {
 }
 
 // boundedModel returns model as a metric label, or "other" once
-// maxModelLabels distinct names were seen.
+// maxModelLabels distinct names were seen. Invalid UTF-8 (which the
+// request check refuses, but an upstream may answer with) is replaced.
 func boundedModel(model string) string {
+	if !utf8.ValidString(model) {
+		model = strings.ToValidUTF8(model, "\uFFFD")
+	}
 	modelLabels.Lock()
 	defer modelLabels.Unlock()
 	if _, ok := modelLabels.seen[model]; ok {

@@ -2,6 +2,7 @@ package llmrouter
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -27,7 +28,10 @@ var metrics = struct {
 	initialized bool
 }{}
 
-func initMetrics(registry *prometheus.Registry) {
+// initMetrics creates the collectors once and registers them into
+// registry; another collector already registered under one of their names
+// (a conflicting descriptor) is an error, as Caddy's own metrics treat it.
+func initMetrics(registry *prometheus.Registry) error {
 	const ns, sub = "caddy", "llm_router"
 	metrics.once.Do(func() {
 		metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -40,7 +44,7 @@ func initMetrics(registry *prometheus.Registry) {
 		}, []string{"target", "outcome"})
 		metrics.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "tokens_total",
-			Help: "Tokens used, by target, upstream model and type (prompt or completion).",
+			Help: "Tokens used, by target, upstream model and type (prompt, completion, cache_read, cache_write, reasoning).",
 		}, []string{"target", "model", "type"})
 		metrics.cost = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "cost_usd_total",
@@ -69,21 +73,41 @@ func initMetrics(registry *prometheus.Registry) {
 		metrics.initialized = true
 	})
 	if registry == nil {
-		return
+		return nil
 	}
 	for _, c := range metrics.collectors {
 		err := registry.Register(c)
 		var already prometheus.AlreadyRegisteredError
 		if err != nil && !errors.As(err, &already) {
-			// Another collector of the same name: leave it, ours still counts.
-			continue
+			return fmt.Errorf("registering metrics: %v", err)
 		}
 	}
+	return nil
 }
 
 func recordAttempt(target, outcome string) {
 	if metrics.initialized {
-		metrics.attempts.WithLabelValues(target, outcome).Inc()
+		inc(metrics.attempts, target, outcome)
+	}
+}
+
+// inc, add and observe update a metric, dropping the update when a label
+// value is unusable instead of panicking as WithLabelValues would.
+func inc(v *prometheus.CounterVec, labels ...string) {
+	if c, err := v.GetMetricWithLabelValues(labels...); err == nil {
+		c.Inc()
+	}
+}
+
+func add(v *prometheus.CounterVec, n float64, labels ...string) {
+	if c, err := v.GetMetricWithLabelValues(labels...); err == nil {
+		c.Add(n)
+	}
+}
+
+func observe(v *prometheus.HistogramVec, x float64, labels ...string) {
+	if o, err := v.GetMetricWithLabelValues(labels...); err == nil {
+		o.Observe(x)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
@@ -39,15 +40,31 @@ const (
 	defaultCooldownD      = 30 * time.Second
 	defaultTimeout        = 10 * time.Minute
 	defaultMaxRequestBody = 32 << 20
+	defaultIdleTimeout    = 5 * time.Minute
 )
 
 // defaultRetryOn is what `retry_on` means when unset.
 var defaultRetryOn = []string{"429", "500", "502", "503", "504", "529", "timeout", "connect"}
 
-// Handler is the `llm_router` HTTP handler. It serves the OpenAI API
-// (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
-// `/v1/models`, also without the `/v1` prefix) and routes each request
-// among its targets.
+// Handler is the `llm_router` HTTP handler: an LLM API gateway. It serves
+// the inbound APIs clients speak — OpenAI chat completions, completions and
+// embeddings (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`),
+// Anthropic Messages (`/v1/messages`, `/v1/messages/count_tokens`), OpenAI
+// Responses (`/v1/responses`), Gemini (`/v1beta/models/{model}:generateContent`
+// and the other Gemini methods) and the models lists (`GET /v1/models`,
+// `GET /v1beta/models`), each also without its version prefix where the
+// SDKs send it so — and routes each request among its targets with retries,
+// fallbacks and a circuit breaker, passing it through to a target of the
+// same wire format or translating it.
+//
+// It sets these placeholders for other directives (`log_append`, `header`,
+// …): `{http.llm_router.target}` (the target that answered),
+// `{http.llm_router.model}` (the upstream model) and
+// `{http.llm_router.attempts}` before the response header is written;
+// `{http.llm_router.prompt_tokens}`, `{http.llm_router.completion_tokens}`,
+// `{http.llm_router.cached_tokens}`, `{http.llm_router.reasoning_tokens}`
+// and `{http.llm_router.cost}` (USD, when a price matches) before it
+// returns.
 type Handler struct {
 	// Targets are the upstreams, in written order (the order of implicit
 	// groups and of the models list).
@@ -86,25 +103,39 @@ type Handler struct {
 	// larger one gets 413. Default: 32 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
-	logger         *zap.Logger
-	targets        map[string]*Target
-	aliases        map[string]*ModelAlias
-	policy         routing.Policy
-	retries        int
-	backoffBase    time.Duration
-	backoffMax     time.Duration
-	retryStatus    map[int]bool
-	retryTimeout   bool
-	retryConnect   bool
-	cooldownN      int
-	cooldownD      time.Duration
-	maxRequestBody int64
-	fallbacks      []fallbackEntry
-	created        int64 // the models list's `created`: when the config loaded
-	transport      *http.Transport
-	acquired       []string    // state keys to release in Cleanup
-	implicit       *groupCache // groups of rule 4 by model, see resolve
-	apis           []apis.API  // the inbound APIs, in match order
+	// Passthrough names a target to which every path the router does not
+	// serve itself (files, batches, assistants, vector stores,
+	// `GET /v1/responses/{id}`, …) is proxied unchanged, with that target's
+	// key. Without it such paths get 404.
+	Passthrough string `json:"passthrough,omitempty"`
+
+	// MaxResponseBody is the largest upstream answer, or single event of
+	// an upstream stream, in bytes; a larger one fails the attempt (502,
+	// or an error event after the first byte). Default: 64 MiB.
+	MaxResponseBody int64 `json:"max_response_body,omitempty"`
+
+	logger          *zap.Logger
+	targets         map[string]*Target
+	aliases         map[string]*ModelAlias
+	policy          routing.Policy
+	retries         int
+	backoffBase     time.Duration
+	backoffMax      time.Duration
+	retryStatus     map[int]bool
+	retryTimeout    bool
+	retryConnect    bool
+	cooldownN       int
+	cooldownD       time.Duration
+	maxRequestBody  int64
+	maxResponseBody int64
+	fallbacks       []fallbackEntry
+	created         int64 // the models list's `created`: when the config loaded
+	transport       *http.Transport
+	acquired        []string               // state keys to release in Cleanup
+	implicit        *groupCache            // groups of rule 4 by model, see resolve
+	apis            []apis.API             // the inbound APIs, in match order
+	proxy           *httputil.ReverseProxy // the passthrough target's, or nil
+	keysConfigured  bool                   // router keys exist: client keys are never forwarded
 }
 
 // CaddyModule returns the Caddy module information.
@@ -156,8 +187,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.apis, err = loadAPIs(ctx); err != nil {
 		return err
 	}
-	initMetrics(ctx.GetMetricsRegistry())
-	return nil
+	if err := h.provisionPassthrough(); err != nil {
+		return err
+	}
+	return initMetrics(ctx.GetMetricsRegistry())
 }
 
 // apiOrder is the order in which the built-in inbound APIs match paths;
@@ -209,7 +242,9 @@ func (h *Handler) provisionDefaults() {
 	}
 	h.cooldownN, h.cooldownD = defaultCooldownN, defaultCooldownD
 	if c := h.Cooldown; c != nil {
-		h.cooldownN = c.Failures
+		if c.Failures != nil {
+			h.cooldownN = *c.Failures
+		}
 		if c.Duration > 0 {
 			h.cooldownD = time.Duration(c.Duration)
 		}
@@ -217,6 +252,10 @@ func (h *Handler) provisionDefaults() {
 	h.maxRequestBody = defaultMaxRequestBody
 	if h.MaxRequestBody > 0 {
 		h.maxRequestBody = h.MaxRequestBody
+	}
+	h.maxResponseBody = llm.DefaultMaxResponseBody
+	if h.MaxResponseBody > 0 {
+		h.maxResponseBody = h.MaxResponseBody
 	}
 }
 
@@ -255,6 +294,9 @@ func (h *Handler) provisionTarget(ctx caddy.Context, t *Target, repl *caddy.Repl
 		return fmt.Errorf("loading provider: %v", err)
 	}
 	t.provider = mod.(providers.Provider)
+	if mi, ok := mod.(caddy.Module); ok {
+		t.providerName = providerSemconv(mi.CaddyModule().ID.Name())
+	}
 	t.sender, _ = mod.(providers.Sender)
 	t.checker, _ = mod.(providers.Checker)
 	t.native, _ = mod.(providers.Native)
@@ -295,6 +337,10 @@ func (h *Handler) provisionTarget(ctx caddy.Context, t *Target, repl *caddy.Repl
 	if t.timeout <= 0 {
 		t.timeout = caddy.Duration(defaultTimeout)
 	}
+	t.idleTimeout = t.IdleTimeout
+	if t.idleTimeout <= 0 {
+		t.idleTimeout = caddy.Duration(defaultIdleTimeout)
+	}
 	if t.MaxInFlight < 0 {
 		return fmt.Errorf("max_in_flight must not be negative")
 	}
@@ -316,10 +362,17 @@ func (h *Handler) provisionTarget(ctx caddy.Context, t *Target, repl *caddy.Repl
 		}
 	}
 	for _, p := range t.Prices {
-		if p.Input < 0 || p.Output < 0 {
+		cp := compiledPrice{pattern: compileGlob(p.Pattern), Price: llm.Price{Input: p.Input, Output: p.Output, CacheRead: p.Input, CacheWrite: p.Input}}
+		if p.CacheRead != nil {
+			cp.CacheRead = *p.CacheRead
+		}
+		if p.CacheWrite != nil {
+			cp.CacheWrite = *p.CacheWrite
+		}
+		if cp.Input < 0 || cp.Output < 0 || cp.CacheRead < 0 || cp.CacheWrite < 0 {
 			return fmt.Errorf("price %q: prices must not be negative", p.Pattern)
 		}
-		t.prices = append(t.prices, compiledPrice{pattern: compileGlob(p.Pattern), input: p.Input, output: p.Output})
+		t.prices = append(t.prices, cp)
 	}
 	t.stateKey = routing.StateKey(t.Name, t.upstream.BaseURL)
 	t.state = routing.AcquireState(t.stateKey)
@@ -380,7 +433,15 @@ func (h *Handler) provisionAlias(ctx caddy.Context, a *ModelAlias) error {
 		if model == "" {
 			model = a.Name
 		}
-		g.members = append(g.members, newMember(t, model, weight))
+		for _, c := range m.When {
+			if err := c.check(); err != nil {
+				return fmt.Errorf("model %q: to %s: when: %v", a.Name, m.Target, err)
+			}
+		}
+		nm := newMember(t, model, weight)
+		nm.when = m.When
+		g.conditional = g.conditional || len(m.When) > 0
+		g.members = append(g.members, nm)
 	}
 	a.group = g
 	h.aliases[a.Name] = a
@@ -458,6 +519,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 			return nil
 		}
 		h.serveAPI(w, r, api, rt)
+		return nil
+	}
+	if h.proxy != nil {
+		h.proxy.ServeHTTP(w, r)
 		return nil
 	}
 	if isModelsPath(path) {

@@ -5,9 +5,10 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/llmrouter/caddy-llm-router/llm"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 // finish publishes what the request cost: the token and cost placeholders,
@@ -22,6 +23,8 @@ func (x *exchange) finish() {
 	if x.repl != nil {
 		x.repl.Set("http.llm_router.prompt_tokens", u.PromptTokens)
 		x.repl.Set("http.llm_router.completion_tokens", u.CompletionTokens)
+		x.repl.Set("http.llm_router.cached_tokens", u.CacheReadTokens)
+		x.repl.Set("http.llm_router.reasoning_tokens", u.ReasoningTokens)
 		if priced {
 			x.repl.Set("http.llm_router.cost", strconv.FormatFloat(cost, 'f', -1, 64))
 		}
@@ -31,28 +34,34 @@ func (x *exchange) finish() {
 		// the fields' handler cache.
 		extra.Add(zap.Inline(&logFields{
 			target: t.Name, model: x.lastModel, attempts: x.attempts, usage: u,
-			cost: cost, priced: priced, ttfb: x.ttfb,
+			cost: cost, priced: priced, ttfb: x.ttfb, api: x.api.Name(),
 		}))
 	}
+	x.finishTracing(cost, priced)
 	if metrics.initialized {
 		model := boundedModel(x.lastModel)
 		code := "499" // the client left before any answer (nginx's convention)
 		if x.status != 0 {
 			code = strconv.Itoa(x.status)
 		}
-		metrics.requests.WithLabelValues(t.Name, model, code).Inc()
-		if u.PromptTokens > 0 {
-			metrics.tokens.WithLabelValues(t.Name, model, "prompt").Add(float64(u.PromptTokens))
-		}
-		if u.CompletionTokens > 0 {
-			metrics.tokens.WithLabelValues(t.Name, model, "completion").Add(float64(u.CompletionTokens))
+		inc(metrics.requests, t.Name, model, code)
+		for _, tok := range [...]struct {
+			kind string
+			n    int64
+		}{
+			{"prompt", u.PromptTokens}, {"completion", u.CompletionTokens},
+			{"cache_read", u.CacheReadTokens}, {"cache_write", u.CacheWriteTokens}, {"reasoning", u.ReasoningTokens},
+		} {
+			if tok.n > 0 {
+				add(metrics.tokens, float64(tok.n), t.Name, model, tok.kind)
+			}
 		}
 		if priced && cost > 0 {
-			metrics.cost.WithLabelValues(t.Name, model).Add(cost)
+			add(metrics.cost, cost, t.Name, model)
 		}
-		metrics.duration.WithLabelValues(t.Name).Observe(now().Sub(x.start).Seconds())
+		observe(metrics.duration, now().Sub(x.start).Seconds(), t.Name)
 		if x.ttfb > 0 {
-			metrics.ttfb.WithLabelValues(t.Name).Observe(x.ttfb.Seconds())
+			observe(metrics.ttfb, x.ttfb.Seconds(), t.Name)
 		}
 	}
 }
@@ -63,38 +72,62 @@ func (t *Target) cost(model string, u llm.Usage) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return (float64(u.PromptTokens)*p.input + float64(u.CompletionTokens)*p.output) / 1e6, true
+	return p.Cost(u), true
 }
 
-// logCooldown notes a target going into cooldown, at warn level.
-func (h *Handler) logCooldown(t *Target, e *llm.Error) {
+// logCooldown notes a target going into cooldown for d, at warn level.
+// It is called once per cooldown, when it starts.
+func (h *Handler) logCooldown(t *Target, d time.Duration, e *llm.Error) {
 	if ce := h.logger.Check(zapcore.WarnLevel, "target in cooldown"); ce != nil {
 		ce.Write(
 			zap.String("target", t.Name),
-			zap.Duration("for", h.cooldownD),
+			zap.Duration("for", d),
 			zap.Int("status", e.Status),
 			zap.String("last_error", e.Message),
 		)
 	}
 }
 
+// logAttemptFailure notes a failed attempt at debug level, with the
+// underlying error (which may name internal addresses: the log may, the
+// client's answer does not).
+func (h *Handler) logAttemptFailure(t *Target, e *llm.Error) {
+	if ce := h.logger.Check(zapcore.DebugLevel, "attempt failed"); ce != nil {
+		fields := []zap.Field{zap.String("target", t.Name), zap.Int("status", e.Status), zap.String("error", e.Message)}
+		if e.Cause != nil {
+			fields = append(fields, zap.String("cause", e.Cause.Error()))
+		}
+		ce.Write(fields...)
+	}
+}
+
 // logFields are the access log fields of one routed request.
 type logFields struct {
-	target, model string
-	attempts      int
-	usage         llm.Usage
-	cost          float64
-	priced        bool
-	ttfb          time.Duration
+	target, model, api string
+	attempts           int
+	usage              llm.Usage
+	cost               float64
+	priced             bool
+	ttfb               time.Duration
 }
 
 // MarshalLogObject implements zapcore.ObjectMarshaler.
 func (f *logFields) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddString("llm_api", f.api)
 	enc.AddString("llm_target", f.target)
 	enc.AddString("llm_model", f.model)
 	enc.AddInt("llm_attempts", f.attempts)
 	enc.AddInt64("llm_prompt_tokens", f.usage.PromptTokens)
 	enc.AddInt64("llm_completion_tokens", f.usage.CompletionTokens)
+	if f.usage.CacheReadTokens > 0 {
+		enc.AddInt64("llm_cached_tokens", f.usage.CacheReadTokens)
+	}
+	if f.usage.CacheWriteTokens > 0 {
+		enc.AddInt64("llm_cache_write_tokens", f.usage.CacheWriteTokens)
+	}
+	if f.usage.ReasoningTokens > 0 {
+		enc.AddInt64("llm_reasoning_tokens", f.usage.ReasoningTokens)
+	}
 	if f.priced {
 		enc.AddFloat64("llm_cost_usd", f.cost)
 	}

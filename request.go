@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/llm"
+	"github.com/tidwall/gjson"
 )
 
 // request is a client request, read and checked once and shared by all of
@@ -47,6 +49,10 @@ func readRequest(r *http.Request, api apis.API, rt apis.Route, maxBody int64) (*
 	}
 	in, e := api.Parse(r, body, rt)
 	if e != nil {
+		mem.release()
+		return nil, e
+	}
+	if e := takeModels(in); e != nil {
 		mem.release()
 		return nil, e
 	}
@@ -89,6 +95,82 @@ func (req *request) release() {
 		req.mem = nil
 	}
 }
+
+// maxClientModels bounds the body's `models` list.
+const maxClientModels = 16
+
+var modelsKey = []byte(`"models"`)
+
+// takeModels moves a top-level `models` array (SPEC 13) from the body into
+// req.Models: the body sent upstream is the client's without that member,
+// spliced out once; everything else stays byte for byte.
+func takeModels(req *apis.Request) *llm.Error {
+	if !bytes.Contains(req.Body, modelsKey) {
+		return nil
+	}
+	var key, val gjson.Result
+	gjson.ParseBytes(req.Body).ForEach(func(k, v gjson.Result) bool {
+		if k.Str == "models" {
+			key, val = k, v
+			return false
+		}
+		return true
+	})
+	if !key.Exists() {
+		return nil
+	}
+	if !val.IsArray() {
+		return apis.Invalid("models", "'models' must be an array of model names")
+	}
+	var bad *llm.Error
+	val.ForEach(func(_, m gjson.Result) bool {
+		if m.Type != gjson.String {
+			bad = apis.Invalid("models", "'models' must be an array of model names")
+			return false
+		}
+		if e := apis.CheckModel(m.Str); e != nil {
+			bad = apis.Invalid("models", "'models': %s", e.Message)
+			return false
+		}
+		if len(req.Models) == maxClientModels {
+			bad = apis.Invalid("models", "'models' lists more than %d models", maxClientModels)
+			return false
+		}
+		req.Models = append(req.Models, strings.Clone(m.Str))
+		return true
+	})
+	if bad != nil {
+		return bad
+	}
+	req.Body = removeMember(req.Body, key.Index, val.Index+len(val.Raw))
+	return nil
+}
+
+// removeMember returns a copy of the JSON object body without the member
+// spanning [start, end) (key to value), and the comma that separated it.
+func removeMember(body []byte, start, end int) []byte {
+	// Take the comma after the member, or else the one before it.
+	after := end
+	for after < len(body) && isSpace(body[after]) {
+		after++
+	}
+	if after < len(body) && body[after] == ',' {
+		end = after + 1
+	} else {
+		before := start - 1
+		for before >= 0 && isSpace(body[before]) {
+			before--
+		}
+		if before >= 0 && body[before] == ',' {
+			start = before
+		}
+	}
+	out := make([]byte, 0, len(body)-(end-start))
+	out = append(out, body[:start]...)
+	return append(out, body[end:]...)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 var errBodyTooLarge = errors.New("request body too large")
 

@@ -11,6 +11,7 @@ import (
 
 // member is one candidate: a target and the upstream model to ask it for.
 type member struct {
+	when   []Condition // all must hold for the member to be a candidate
 	target *Target
 	model  string // after model_map
 	weight int
@@ -27,6 +28,9 @@ func newMember(t *Target, model string, weight int) member {
 type group struct {
 	members []member
 	policy  routing.Policy
+	// conditional is set when a member has `when` conditions: the
+	// members are then filtered per request.
+	conditional bool
 }
 
 // mapModel applies the target's model_map.
@@ -64,7 +68,7 @@ func (t *Target) price(model string) (compiledPrice, bool) {
 
 func (t *Target) priceSum(model string) float64 {
 	if p, ok := t.price(model); ok {
-		return p.input + p.output
+		return p.Input + p.Output
 	}
 	return -1
 }
@@ -80,25 +84,30 @@ func (h *Handler) resolve(req *request) (*group, *llm.Error) {
 		}
 		return h.single(t, req.Model), nil
 	}
-	if a, ok := h.aliases[req.Model]; ok {
+	return h.resolveModel(req.Model)
+}
+
+// resolveModel resolves a model name by rules 2 to 5 of SPEC 5.1.
+func (h *Handler) resolveModel(model string) (*group, *llm.Error) {
+	if a, ok := h.aliases[model]; ok {
 		return a.group, nil
 	}
-	if t, model, ok := h.prefixed(req.Model); ok {
-		return h.single(t, model), nil
+	if t, upstream, ok := h.prefixed(model); ok {
+		return h.single(t, upstream), nil
 	}
-	if g := h.implicit.get(req.Model); g != nil {
+	if g := h.implicit.get(model); g != nil {
 		return g, nil
 	}
 	g := &group{policy: h.policy}
 	for _, t := range h.Targets {
-		if t.serves(req.Model) {
-			g.members = append(g.members, newMember(t, req.Model, t.weight))
+		if t.serves(model) {
+			g.members = append(g.members, newMember(t, model, t.weight))
 		}
 	}
 	if len(g.members) == 0 {
-		return nil, errModelNotFound(req.Model)
+		return nil, errModelNotFound(model)
 	}
-	h.implicit.put(req.Model, g)
+	h.implicit.put(model, g)
 	return g, nil
 }
 

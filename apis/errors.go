@@ -3,6 +3,7 @@ package apis
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/llmrouter/caddy-llm-router/llm"
@@ -20,8 +21,10 @@ func Invalid(param, format string, args ...any) *llm.Error {
 }
 
 // CheckModel refuses a model name the router cannot carry safely into
-// headers, logs and metric labels: empty, longer than MaxModelLength bytes,
-// or not valid UTF-8.
+// headers, logs, metric labels and upstream paths: empty, longer than
+// MaxModelLength bytes, not valid UTF-8, with control characters, or with a
+// `.` or `..` path segment (which would climb an upstream URL such as
+// Azure's /openai/deployments/{model}/…).
 func CheckModel(model string) *llm.Error {
 	switch {
 	case model == "":
@@ -34,6 +37,11 @@ func CheckModel(model string) *llm.Error {
 	for i := 0; i < len(model); i++ {
 		if c := model[i]; c < 0x20 || c == 0x7f {
 			return Invalid("model", "'model' contains a control character")
+		}
+	}
+	for _, seg := range strings.FieldsFunc(model, func(r rune) bool { return r == '/' || r == '[' || r == ']' || r == '\\' }) {
+		if seg == "." || seg == ".." {
+			return Invalid("model", "'model' must not contain a %q path segment", seg)
 		}
 	}
 	return nil

@@ -37,6 +37,16 @@ type Request struct {
 	// Header holds the client headers a passthrough forwards (for
 	// Anthropic: anthropic-version, anthropic-beta).
 	Header http.Header
+	// EstimatedPromptTokens is the API's own estimate of the prompt, when
+	// it makes one; else PromptTokens estimates from the body.
+	EstimatedPromptTokens int64
+	// Models is the body's `models` list (OpenRouter's convention): more
+	// models to try, in order, before the router's fallback list. The
+	// router removes it from the body sent upstream.
+	Models []string
+
+	features     Features
+	featuresDone bool
 
 	hub     []byte
 	hubErr  *llm.Error

@@ -1,8 +1,8 @@
 package llm
 
 import (
-	"errors"
 	"bytes"
+	"errors"
 	"io"
 	"sync"
 )

@@ -50,6 +50,9 @@ type Error struct {
 	Format string
 	// RetryAfter is the upstream's Retry-After, zero when absent.
 	RetryAfter time.Duration
+	// Cause is the underlying error, for the log only: it may hold
+	// internal addresses that a client must not see.
+	Cause error
 	// Relayed is set when the client already received this error in its
 	// own API's format (an error event of a passthrough stream): the
 	// router must not write another.

@@ -16,13 +16,19 @@ type Usage struct {
 	CacheWriteTokens int64
 	// ReasoningTokens are the completion tokens spent on reasoning.
 	ReasoningTokens int64
+	// FinishReason is why the answer ended, in the hub's terms (stop,
+	// length, tool_calls, content_filter) or the upstream's own, when the
+	// relay saw it; for traces.
+	FinishReason string
 }
 
 // Total is prompt plus completion tokens.
 func (u Usage) Total() int64 { return u.PromptTokens + u.CompletionTokens }
 
 // Zero reports whether no token was counted.
-func (u Usage) Zero() bool { return u == Usage{} }
+func (u Usage) Zero() bool {
+	return u.PromptTokens == 0 && u.CompletionTokens == 0 && u.CacheReadTokens == 0 && u.CacheWriteTokens == 0 && u.ReasoningTokens == 0
+}
 
 // Price is what a model's tokens cost, in USD per million.
 type Price struct {

@@ -38,3 +38,11 @@ func SetExtraHeaders(req *http.Request, extra http.Header) {
 		req.Header[k] = v
 	}
 }
+
+// JoinURL is base + path, with rawQuery when it is not empty.
+func JoinURL(base, path, rawQuery string) string {
+	if rawQuery == "" {
+		return base + path
+	}
+	return base + path + "?" + rawQuery
+}

@@ -8,8 +8,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
@@ -71,10 +69,13 @@ type Configurer interface {
 	ConfigureUpstream(u *llm.Upstream) error
 }
 
-// CaddyfileOptions is implemented by providers with subdirectives of their
-// own inside a `target` block (e.g. `mock_response`). The dispenser is
-// positioned on the subdirective; handled is false when it is not one of the
-// provider's.
-type CaddyfileOptions interface {
-	UnmarshalTargetOption(d *caddyfile.Dispenser) (handled bool, err error)
+// Proxy is implemented by providers whose API has paths the router does
+// not serve itself (files, batches, assistants, vector stores, …), so that
+// a target of theirs can be the router's `passthrough` target: ProxyURL
+// maps a client path (below /v1) and query to the upstream URL, Authorize
+// puts the key in the provider's own auth header. A provider without it is
+// proxied to base_url + path with `Authorization: Bearer`.
+type Proxy interface {
+	ProxyURL(u *llm.Upstream, path, rawQuery string) string
+	Authorize(h http.Header, u *llm.Upstream, key string)
 }

@@ -67,25 +67,30 @@ func (s *State) CooldownUntil() time.Time {
 }
 
 // Failure records a failed attempt. Once the last threshold attempts all
-// failed, the target cools down for d — again after each further failure,
-// until one succeeds. It reports whether a cooldown started.
+// failed, the target cools down for d — extended after each further
+// failure, until one succeeds. It reports whether a cooldown started with
+// this failure (the target was not cooling down before), so that a burst
+// of concurrent failures is logged once.
 func (s *State) Failure(threshold int, d time.Duration, now time.Time) bool {
 	n := s.failures.Add(1)
 	if threshold <= 0 || d <= 0 || n < int64(threshold) {
 		return false
 	}
-	s.CoolFor(d, now)
-	return true
+	return s.CoolFor(d, now)
 }
 
 // CoolFor puts the target in cooldown for d from now (an upstream's long
-// Retry-After), unless it already cools down for longer.
-func (s *State) CoolFor(d time.Duration, now time.Time) {
+// Retry-After), unless it already cools down for longer. It reports whether
+// a cooldown started (the target was not cooling down at now).
+func (s *State) CoolFor(d time.Duration, now time.Time) bool {
 	until := now.Add(d).UnixNano()
 	for {
 		cur := s.cooldownUntil.Load()
-		if cur >= until || s.cooldownUntil.CompareAndSwap(cur, until) {
-			return
+		if cur >= until {
+			return false
+		}
+		if s.cooldownUntil.CompareAndSwap(cur, until) {
+			return cur <= now.UnixNano()
 		}
 	}
 }

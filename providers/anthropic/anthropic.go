@@ -72,26 +72,38 @@ func (Provider) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// UnmarshalTargetOption parses the provider's own subdirective in a target
-// block:
+// UnmarshalCaddyfile sets up the provider from its block:
 //
-//	anthropic_max_tokens <n>
-func (p *Provider) UnmarshalTargetOption(d *caddyfile.Dispenser) (bool, error) {
-	if d.Val() != "anthropic_max_tokens" {
-		return false, nil
-	}
-	if !d.NextArg() {
-		return true, d.ArgErr()
-	}
-	n, err := strconv.ParseInt(d.Val(), 10, 64)
-	if err != nil || n < 1 {
-		return true, d.Errf("anthropic_max_tokens: %q is not a positive integer", d.Val())
-	}
-	p.DefaultMaxTokens = n
+//	provider anthropic {
+//		max_tokens <n>   # the max_tokens sent when the client gives none
+//	}
+//
+// Inside a `target` block it may be written flat: `anthropic_max_tokens <n>`.
+func (p *Provider) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the provider's name
 	if d.NextArg() {
-		return true, d.ArgErr()
+		return d.ArgErr()
 	}
-	return true, nil
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		switch strings.TrimPrefix(opt, "anthropic_") {
+		case "max_tokens":
+			if !d.NextArg() {
+				return d.Errf("%s: expected a positive integer", opt)
+			}
+			n, err := strconv.ParseInt(d.Val(), 10, 64)
+			if err != nil || n < 1 {
+				return d.Errf("%s: %q is not a positive integer", opt, d.Val())
+			}
+			p.DefaultMaxTokens = n
+			if d.NextArg() {
+				return d.Errf("%s: unexpected argument %q", opt, d.Val())
+			}
+		default:
+			return d.Errf("unrecognized subdirective %q", opt)
+		}
+	}
+	return nil
 }
 
 // Validate checks the configuration.
@@ -173,10 +185,10 @@ func (Provider) ReadError(resp *http.Response, body []byte, _ *llm.Call) *llm.Er
 
 // Interface guards
 var (
-	_ providers.Provider         = (*Provider)(nil)
-	_ providers.Checker          = (*Provider)(nil)
-	_ providers.Native           = (*Provider)(nil)
-	_ providers.Configurer       = (*Provider)(nil)
-	_ providers.CaddyfileOptions = (*Provider)(nil)
-	_ caddy.Validator            = (*Provider)(nil)
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.Checker     = (*Provider)(nil)
+	_ providers.Native      = (*Provider)(nil)
+	_ providers.Configurer  = (*Provider)(nil)
+	_ caddyfile.Unmarshaler = (*Provider)(nil)
+	_ caddy.Validator       = (*Provider)(nil)
 )

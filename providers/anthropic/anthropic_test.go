@@ -196,23 +196,17 @@ func TestReadError(t *testing.T) {
 }
 
 func TestCaddyfileOption(t *testing.T) {
-	parse := func(input string) (*Provider, bool, error) {
-		d := caddyfile.NewTestDispenser(input)
-		d.Next()
+	parse := func(input string) (*Provider, error) {
 		p := new(Provider)
-		handled, err := p.UnmarshalTargetOption(d)
-		return p, handled, err
+		return p, p.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
 	}
-	p, handled, err := parse("anthropic_max_tokens 8192")
-	if err != nil || !handled || p.DefaultMaxTokens != 8192 {
-		t.Fatalf("%+v %v %v", p, handled, err)
+	p, err := parse("anthropic {\n max_tokens 8192\n}")
+	if err != nil || p.DefaultMaxTokens != 8192 {
+		t.Fatalf("%+v %v", p, err)
 	}
-	if _, handled, _ := parse("mock_response hi"); handled {
-		t.Fatal("handled another provider's option")
-	}
-	for _, bad := range []string{"anthropic_max_tokens", "anthropic_max_tokens 0", "anthropic_max_tokens x", "anthropic_max_tokens 1 2"} {
-		if _, handled, err := parse(bad); !handled || err == nil {
-			t.Errorf("%q: handled %v err %v", bad, handled, err)
+	for _, bad := range []string{"anthropic {\nmax_tokens\n}", "anthropic {\nmax_tokens 0\n}", "anthropic {\nmax_tokens x\n}", "anthropic {\nmax_tokens 1 2\n}", "anthropic {\nresponse hi\n}"} {
+		if _, err := parse(bad); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 	if err := (&Provider{DefaultMaxTokens: -1}).Validate(); err == nil {

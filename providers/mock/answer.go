@@ -22,6 +22,7 @@ type answer struct {
 	created int64
 	text    string
 	prompt  int64 // prompt words
+	calls   []ToolCall
 }
 
 var ids atomic.Uint64
@@ -37,12 +38,28 @@ func (p *Provider) answer(c *llm.Call) *answer {
 	if a.chat {
 		a.id = "chatcmpl-mock-" + n
 		messages := gjson.Get(src, "messages")
+		var results []string // the tool results at the end of the conversation
 		for _, m := range messages.Array() {
 			text := contentText(m.Get("content"))
 			a.prompt += countWords(text)
-			if m.Get("role").Str == "user" {
+			switch m.Get("role").Str {
+			case "user":
 				a.text = text
+				results = results[:0]
+			case "tool":
+				results = append(results, text)
+			default:
+				results = results[:0]
 			}
+		}
+		if len(results) > 0 {
+			// After a tool result the answer is that result.
+			a.text = strings.Join(results, "\n")
+			return a
+		}
+		a.calls = p.offered(gjson.Get(src, "tools"))
+		if len(a.calls) > 0 {
+			return a
 		}
 	} else {
 		a.id = "cmpl-mock-" + n
@@ -57,6 +74,24 @@ func (p *Provider) answer(c *llm.Call) *answer {
 		a.text = p.Response
 	}
 	return a
+}
+
+// offered returns the configured tool calls whose tools the request offers.
+func (p *Provider) offered(tools gjson.Result) []ToolCall {
+	if len(p.ToolCalls) == 0 || !tools.IsArray() {
+		return nil
+	}
+	var out []ToolCall
+	for _, tc := range p.ToolCalls {
+		tools.ForEach(func(_, t gjson.Result) bool {
+			if t.Get("function.name").Str == tc.Tool {
+				out = append(out, tc)
+				return false
+			}
+			return true
+		})
+	}
+	return out
 }
 
 // contentText is the text of a message's content: a string, or the text
@@ -76,7 +111,80 @@ func contentText(content gjson.Result) string {
 
 func countWords(s string) int64 { return int64(len(strings.Fields(s))) }
 
-func (a *answer) completion() int64 { return countWords(a.text) }
+// completion counts the answer's words, or those of its tool calls'
+// arguments.
+func (a *answer) completion() int64 {
+	if len(a.calls) > 0 {
+		var n int64
+		for _, tc := range a.calls {
+			n += 1 + countWords(tc.args())
+		}
+		return n
+	}
+	return countWords(a.text)
+}
+
+// args is the call's arguments, `{}` when none were configured.
+func (tc ToolCall) args() string {
+	if tc.Arguments == "" {
+		return "{}"
+	}
+	return tc.Arguments
+}
+
+// callID is the id of the answer's i-th tool call.
+func (a *answer) callID(i int) string {
+	return "call_" + strings.TrimPrefix(a.id, "chatcmpl-") + "_" + strconv.Itoa(i)
+}
+
+// appendCall writes tool call i of the answer: whole, or (stream) its
+// opening delta with empty arguments.
+func (a *answer) appendCall(b []byte, i int, stream bool) []byte {
+	tc := a.calls[i]
+	b = append(b, '{')
+	if stream {
+		b = append(b, `"index":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, ',')
+	}
+	b = append(b, `"id":`...)
+	b = llm.AppendString(b, a.callID(i))
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = llm.AppendString(b, tc.Tool)
+	b = append(b, `,"arguments":`...)
+	if stream {
+		b = append(b, `""`...)
+	} else {
+		b = llm.AppendString(b, tc.args())
+	}
+	return append(b, "}}"...)
+}
+
+// argsChunk is a stream chunk with a piece of tool call i's arguments.
+func (a *answer) argsChunk(b []byte, i int, piece string) []byte {
+	b = a.head(b, "chat.completion.chunk")
+	b = append(b, `,"choices":[{"index":0,"delta":{"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `,"function":{"arguments":`...)
+	b = llm.AppendString(b, piece)
+	return append(b, `}}]},"logprobs":null,"finish_reason":null}]}`...)
+}
+
+// callChunk is the stream chunk that opens tool call i.
+func (a *answer) callChunk(b []byte, i int) []byte {
+	b = a.head(b, "chat.completion.chunk")
+	b = append(b, `,"choices":[{"index":0,"delta":{"tool_calls":[`...)
+	b = a.appendCall(b, i, true)
+	return append(b, `]},"logprobs":null,"finish_reason":null}]}`...)
+}
+
+// finishReason is the answer's finish_reason.
+func (a *answer) finishReason() string {
+	if len(a.calls) > 0 {
+		return "tool_calls"
+	}
+	return "stop"
+}
 
 // pieces splits the text into words, each with the whitespace before it, so
 // the streamed pieces add up to exactly the text.
@@ -131,7 +239,17 @@ func (a *answer) usage(b []byte) []byte {
 // json is the whole non-streamed response.
 func (a *answer) json() []byte {
 	var b []byte
-	if a.chat {
+	if a.chat && len(a.calls) > 0 {
+		b = a.head(b, "chat.completion")
+		b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[`...)
+		for i := range a.calls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = a.appendCall(b, i, false)
+		}
+		b = append(b, `],"refusal":null},"logprobs":null,"finish_reason":"tool_calls"}],`...)
+	} else if a.chat {
 		b = a.head(b, "chat.completion")
 		b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 		b = llm.AppendString(b, a.text)
@@ -167,7 +285,9 @@ func (a *answer) chunk(b []byte, piece string, role, finish bool) []byte {
 		b = append(b, `,"index":0,"logprobs":null,"finish_reason":`...)
 	}
 	if finish {
-		b = append(b, `"stop"`...)
+		b = append(b, '"')
+		b = append(b, a.finishReason()...)
+		b = append(b, '"')
 	} else {
 		b = append(b, "null"...)
 	}

@@ -14,14 +14,41 @@ type eventStream struct {
 	a      *answer
 	delay  time.Duration
 	pieces []string
-	next   int // next event: 0 role, 1..len(pieces) words, then finish, usage, done
+	steps  []step // instead of pieces, for a tool-call answer
+	next   int    // next event: 0 role, 1..len(pieces) words, then finish, usage, done
 	buf    []byte
 	off    int
 	timer  *time.Timer
 }
 
 func newEventStream(ctx context.Context, a *answer, delay time.Duration) *eventStream {
-	return &eventStream{ctx: ctx, a: a, delay: delay, pieces: a.pieces()}
+	s := &eventStream{ctx: ctx, a: a, delay: delay}
+	if len(a.calls) > 0 {
+		s.steps = a.callSteps()
+	} else {
+		s.pieces = a.pieces()
+	}
+	return s
+}
+
+// step is one event of a streamed tool-call answer: the opening delta of a
+// call (piece empty) or a piece of its arguments.
+type step struct {
+	call  int
+	piece string
+}
+
+// callSteps streams each tool call as an opening delta and its arguments
+// in two pieces, as real providers stream them.
+func (a *answer) callSteps() []step {
+	var out []step
+	for i, tc := range a.calls {
+		out = append(out, step{call: i})
+		args := tc.args()
+		half := len(args) / 2
+		out = append(out, step{call: i, piece: args[:half]}, step{call: i, piece: args[half:]})
+	}
+	return out
 }
 
 // burst bounds what one Read produces when there is no delay.
@@ -48,7 +75,7 @@ func (s *eventStream) produce() error {
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
-	n := len(s.pieces)
+	n := len(s.pieces) + len(s.steps)
 	b := append(s.buf, "data: "...)
 	switch {
 	case s.next == 0 && s.a.chat:
@@ -63,7 +90,16 @@ func (s *eventStream) produce() error {
 				return err
 			}
 		}
-		b = s.a.chunk(b, s.pieces[s.next-1], false, false)
+		if len(s.steps) > 0 {
+			st := s.steps[s.next-1]
+			if st.piece == "" {
+				b = s.a.callChunk(b, st.call)
+			} else {
+				b = s.a.argsChunk(b, st.call, st.piece)
+			}
+		} else {
+			b = s.a.chunk(b, s.pieces[s.next-1], false, false)
+		}
 	case s.next == n+1:
 		b = s.a.chunk(b, "", false, true)
 	case s.next == n+2:

@@ -23,8 +23,9 @@ func init() {
 }
 
 // Provider is the `mock` provider. Chat and completions echo the last user
-// message (or Response), streamed word by word; embeddings are deterministic
-// unit vectors; usage counts words.
+// message (or Response), streamed word by word; configured tool calls are
+// answered when the request offers those tools; embeddings are
+// deterministic unit vectors; usage counts words.
 type Provider struct {
 	// Response is the text every answer contains. Default: the exact text of
 	// the last user message (chat) or of the prompt (completions).
@@ -32,6 +33,12 @@ type Provider struct {
 
 	// Delay is the pause between streamed words. Default: 0.
 	Delay caddy.Duration `json:"delay,omitempty"`
+
+	// ToolCalls are answered, as parallel tool calls, when the request
+	// offers tools of their names and its last message is not a tool
+	// result; after a tool result the answer is that result's text. So an
+	// agent loop runs offline.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -40,39 +47,6 @@ func (Provider) CaddyModule() caddy.ModuleInfo {
 		ID:  "http.llm_router.providers.mock",
 		New: func() caddy.Module { return new(Provider) },
 	}
-}
-
-// UnmarshalTargetOption parses the mock's own subdirectives in a target
-// block:
-//
-//	mock_response <text>
-//	mock_delay    <duration>
-func (p *Provider) UnmarshalTargetOption(d *caddyfile.Dispenser) (bool, error) {
-	switch d.Val() {
-	case "mock_response":
-		if !d.NextArg() {
-			return true, d.ArgErr()
-		}
-		p.Response = d.Val()
-	case "mock_delay":
-		if !d.NextArg() {
-			return true, d.ArgErr()
-		}
-		dur, err := caddy.ParseDuration(d.Val())
-		if err != nil {
-			return true, d.Errf("mock_delay: %q is not a duration such as 50ms", d.Val())
-		}
-		if dur < 0 {
-			return true, d.Errf("mock_delay: must not be negative")
-		}
-		p.Delay = caddy.Duration(dur)
-	default:
-		return false, nil
-	}
-	if d.NextArg() {
-		return true, d.ArgErr()
-	}
-	return true, nil
 }
 
 // ConfigureUpstream accepts a target with no base_url.
@@ -121,8 +95,9 @@ func (Provider) ReadError(resp *http.Response, body []byte, _ *llm.Call) *llm.Er
 
 // Interface guards
 var (
-	_ providers.Provider         = (*Provider)(nil)
-	_ providers.Sender           = (*Provider)(nil)
-	_ providers.Configurer       = (*Provider)(nil)
-	_ providers.CaddyfileOptions = (*Provider)(nil)
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.Sender      = (*Provider)(nil)
+	_ providers.Configurer  = (*Provider)(nil)
+	_ caddyfile.Unmarshaler = (*Provider)(nil)
+	_ caddy.Validator       = (*Provider)(nil)
 )

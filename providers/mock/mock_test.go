@@ -132,17 +132,75 @@ func TestEmbeddings(t *testing.T) {
 
 func TestCaddyfileOptions(t *testing.T) {
 	p := &Provider{}
-	d := caddyfile.NewTestDispenser("mock_response \"hi there\"\nmock_delay 25ms\nother 1")
-	for _, want := range []bool{true, true, false} {
-		d.Next()
-		handled, err := p.UnmarshalTargetOption(d)
-		if err != nil || handled != want {
-			t.Fatalf("%s: handled %v err %v", d.Val(), handled, err)
-		}
-		for d.NextArg() {
+	d := caddyfile.NewTestDispenser("mock {\n response \"hi there\"\n delay 25ms\n tool_call get_weather {\"city\":\"Paris\"}\n tool_call now\n}")
+	if err := p.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	if p.Response != "hi there" || time.Duration(p.Delay) != 25*time.Millisecond || len(p.ToolCalls) != 2 ||
+		p.ToolCalls[0] != (ToolCall{Tool: "get_weather", Arguments: `{"city":"Paris"}`}) || p.ToolCalls[1].Tool != "now" {
+		t.Fatalf("%+v", p)
+	}
+	for _, bad := range []string{"mock {\n nope 1\n}", "mock {\n delay soon\n}", "mock {\n tool_call x [1]\n}", "mock {\n response a b\n}"} {
+		if err := (&Provider{}).UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
-	if p.Response != "hi there" || time.Duration(p.Delay) != 25*time.Millisecond {
-		t.Fatalf("%+v", p)
+}
+
+const toolBody = `{"model":"x","tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}},{"type":"function","function":{"name":"now"}}],"messages":[{"role":"user","content":"weather?"}]}`
+
+// With tools offered, the configured tool calls are the answer, as
+// parallel calls; after the tool results, the answer is their text.
+func TestToolCalls(t *testing.T) {
+	p := &Provider{ToolCalls: []ToolCall{{Tool: "get_weather", Arguments: `{"city":"Paris"}`}, {Tool: "now"}, {Tool: "not_offered"}}}
+	resp, _ := p.Send(context.Background(), call(llm.OpChat, toolBody, false))
+	b, _ := io.ReadAll(resp.Body)
+	doc := gjson.ParseBytes(b)
+	calls := doc.Get("choices.0.message.tool_calls").Array()
+	if doc.Get("choices.0.finish_reason").Str != "tool_calls" || len(calls) != 2 ||
+		calls[0].Get("function.name").Str != "get_weather" || calls[0].Get("function.arguments").Str != `{"city":"Paris"}` ||
+		calls[1].Get("function.arguments").Str != "{}" || calls[0].Get("id").Str == calls[1].Get("id").Str ||
+		doc.Get("choices.0.message.content").Type != gjson.Null {
+		t.Fatalf("%s", b)
+	}
+
+	// Streamed: opening deltas with index and id, arguments in pieces.
+	resp, _ = p.Send(context.Background(), call(llm.OpChat, toolBody, true))
+	b, _ = io.ReadAll(resp.Body)
+	args := map[int64]string{}
+	ids := map[int64]string{}
+	finish := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		for _, tc := range gjson.Get(data, "choices.0.delta.tool_calls").Array() {
+			i := tc.Get("index").Int()
+			args[i] += tc.Get("function.arguments").Str
+			if id := tc.Get("id").Str; id != "" {
+				ids[i] = id
+			}
+		}
+		if f := gjson.Get(data, "choices.0.finish_reason").Str; f != "" {
+			finish = f
+		}
+	}
+	if args[0] != `{"city":"Paris"}` || args[1] != "{}" || ids[0] == "" || ids[1] == "" || finish != "tool_calls" {
+		t.Fatalf("args %v ids %v finish %q\n%s", args, ids, finish, b)
+	}
+
+	// After the tool results: their text.
+	after := strings.Replace(toolBody, `"content":"weather?"}]`, `"content":"weather?"},{"role":"assistant","tool_calls":[]},{"role":"tool","tool_call_id":"c1","content":"sunny, 21C"}]`, 1)
+	resp, _ = p.Send(context.Background(), call(llm.OpChat, after, false))
+	b, _ = io.ReadAll(resp.Body)
+	if got := gjson.GetBytes(b, "choices.0.message.content").Str; got != "sunny, 21C" {
+		t.Fatalf("%s", b)
+	}
+	// Without tools in the request: the usual echo.
+	resp, _ = p.Send(context.Background(), call(llm.OpChat, chatBody, false))
+	b, _ = io.ReadAll(resp.Body)
+	if gjson.GetBytes(b, "choices.0.message.tool_calls").Exists() {
+		t.Fatalf("%s", b)
 	}
 }
