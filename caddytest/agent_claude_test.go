@@ -1,8 +1,8 @@
 package integration
 
 // The real Claude Code CLI (pinned in caddytest/agents) through the router,
-// offline: an anthropic target (passthrough), an OpenAI-compatible and a
-// Gemini target (translation). The upstream first asks for a Bash tool
+// offline: an anthropic target (passthrough), an OpenAI-compatible, a
+// Gemini and a mock target (translation). The upstream first asks for a Bash tool
 // call; Claude Code runs it, sends its output back, and prints the final
 // answer.
 
@@ -165,6 +165,7 @@ func TestAnthropicAPIClaudeCode(t *testing.T) {
 	ant := fakeupstream.NewAnthropic(t, "ant")
 	oai := fakeupstream.NewOpenAI(t, "oai")
 	gem := fakeupstream.NewGemini(t, "gem")
+	mockMarker := "tool-output-" + randomMarker()
 	load(t, router(`
 		retries 0
 		target claude {
@@ -183,6 +184,11 @@ func TestAnthropicAPIClaudeCode(t *testing.T) {
 			base_url `+gem.URL+`
 			api_key gemini-secret
 			models gemini-*
+		}
+		target mock {
+			provider mock
+			mock_tool_call Bash `+"`"+`{"command":"echo `+mockMarker+`","description":"Print a marker"}`+"`"+`
+			models mock-*
 		}`))
 	for _, tc := range []struct {
 		name, model string
@@ -201,12 +207,25 @@ func TestAnthropicAPIClaudeCode(t *testing.T) {
 			gem.Script(fakeupstream.Step{Body: geminiBashSSE(command)}, fakeupstream.Step{Body: geminiTextSSE(final)})
 			gem.Always(fakeupstream.Step{Body: geminiTextSSE("ok")})
 		}},
+		// The mock calls Bash as configured and answers the tool result
+		// with its text: the final answer is the command's output.
+		{"mock", "mock-cc", nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			marker := "tool-output-" + randomMarker()
 			final := "FINAL-" + randomMarker()
-			tc.script("echo "+marker, final)
+			if tc.up == nil {
+				marker = mockMarker
+			} else {
+				tc.script("echo "+marker, final)
+			}
 			res := runClaude(t, tc.model, "Run `echo "+marker+"` with the Bash tool, then tell me what it printed.")
+			if tc.up == nil {
+				if res.Get("is_error").Bool() || !strings.Contains(res.Get("result").Str, marker) || res.Get("num_turns").Int() < 2 {
+					t.Fatalf("result %q does not hold the tool output %q: %s", res.Get("result").Str, marker, res.Raw)
+				}
+				return
+			}
 
 			// The tool's output went back upstream, in the upstream's format.
 			var carried *fakeupstream.Request

@@ -2,8 +2,9 @@ package integration
 
 // The official Anthropic Go SDK against the router: a tool loop of two
 // turns, streamed (with the SDK's accumulation) and not, through an
-// anthropic target (native passthrough), an OpenAI-compatible and a Gemini
-// target (translation). Each fake upstream answers in its own wire format.
+// anthropic target (native passthrough), an OpenAI-compatible, a Gemini and
+// a mock target (translation). Each fake upstream answers in its own wire
+// format.
 
 import (
 	"context"
@@ -130,6 +131,11 @@ func TestAnthropicAPISDKToolLoop(t *testing.T) {
 			base_url `+gem.URL+`
 			api_key gemini-secret
 			models gemini-*
+		}
+		target mock {
+			provider mock
+			mock_tool_call get_weather `+"`"+`{"city":"Paris"}`+"`"+`
+			models mock-*
 		}`))
 	c := anthropicClient()
 	for _, tc := range []struct {
@@ -164,10 +170,15 @@ func TestAnthropicAPISDKToolLoop(t *testing.T) {
 				return strings.Contains(b.Get("contents.@reverse.0.parts.0.functionResponse").Raw, result)
 			},
 		},
+		// The mock answers a tool result with its text: the final answer
+		// shows that the result reached the provider.
+		{name: "mock", model: "mock-1", city: "Paris"},
 	} {
 		for _, streamed := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/stream=%v", tc.name, streamed), func(t *testing.T) {
-				tc.up.Reset()
+				if tc.up != nil {
+					tc.up.Reset()
+				}
 				final := "It is sunny " + randomMarker()
 				if tc.script != nil {
 					tc.script(streamed, final)
@@ -207,7 +218,9 @@ func TestAnthropicAPISDKToolLoop(t *testing.T) {
 				params.Messages = append(params.Messages, msg.ToParam(),
 					anthropic.NewUserMessage(anthropic.NewToolResultBlock(call.ID, result, false)))
 				msg2 := sdkTurn(t, c, params, streamed)
-				if !tc.carries(gjson.ParseBytes(tc.up.Last().Body), result) {
+				if tc.up == nil {
+					final = result
+				} else if !tc.carries(gjson.ParseBytes(tc.up.Last().Body), result) {
 					t.Fatalf("the upstream's second request lacks the tool result:\n%s", tc.up.Last().Body)
 				}
 				var text strings.Builder
@@ -219,13 +232,13 @@ func TestAnthropicAPISDKToolLoop(t *testing.T) {
 				if msg2.StopReason != anthropic.StopReasonEndTurn || text.Len() == 0 {
 					t.Fatalf("turn 2: stop %q: %s", msg2.StopReason, msg2.RawJSON())
 				}
-				if tc.script != nil && text.String() != final {
+				if (tc.script != nil || tc.up == nil) && text.String() != final {
 					t.Fatalf("turn 2 text %q, want %q", text.String(), final)
 				}
 				if msg2.Usage.OutputTokens == 0 {
 					t.Errorf("turn 2 usage %+v", msg2.Usage)
 				}
-				if tc.up.Count() != 2 {
+				if tc.up != nil && tc.up.Count() != 2 {
 					t.Errorf("%d upstream requests", tc.up.Count())
 				}
 			})
