@@ -171,7 +171,7 @@ func TestToHubRefusals(t *testing.T) {
 
 func TestCountTokensEstimate(t *testing.T) {
 	body := []byte(`{"model":"m","system":"12345678","messages":[{"role":"user","content":[{"type":"text","text":"abcd"},{"type":"image","source":{}},` +
-		`{"type":"tool_result","content":[{"type":"text","text":"efgh"}]}]},{"role":"assistant","content":"ijkl"}],"tools":[{"name":"ab","description":"cd","input_schema":{}}]}`)
+		`{"type":"tool_result","tool_use_id":"toolu_01ABCDEFGHIJKLMNOPQRSTUVWX","content":"efgh"}]},{"role":"assistant","content":"ijkl"}],"tools":[{"name":"ab","description":"cd","input_schema":{}}]}`)
 	// text: 8 + 4 + 4 + 4 + (2 + 2 + 2) = 26 bytes → 7 tokens; 2 messages → 8; one image → 1600.
 	if n := EstimateTokens(body); n != 7+8+1600 {
 		t.Fatalf("estimate %d", n)

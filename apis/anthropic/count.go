@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -37,9 +38,11 @@ func (API) Answer(w http.ResponseWriter, req *apis.Request) bool {
 }
 
 // EstimateTokens estimates the input tokens of a Messages (or count_tokens)
-// body without a tokenizer: one token per four bytes of text — the system
-// prompt, text, thinking, tool inputs and results, tool names, descriptions
-// and schemas — rounded up, plus 4 per message, 1,600 per image (Anthropic's
+// body without a tokenizer: one token per four bytes of text as written in
+// the JSON (an escape such as \n counts as written; a content block counts
+// its JSON less the block's own syntax) — the system prompt, text,
+// thinking, tool inputs and results, tool names, descriptions and schemas
+// — rounded up, plus 4 per message, 1,600 per image (Anthropic's
 // figure for an image of about 1.15 megapixels, the largest sent unscaled)
 // and 1,500 per 100 KiB of base64 PDF. It is meant for budgets and context
 // gauges, not billing: real counts differ by model and language.
@@ -57,7 +60,7 @@ func EstimateTokens(body []byte) int64 {
 			})
 		case "tools":
 			v.ForEach(func(_, t gjson.Result) bool {
-				e.text += len(t.Get("name").Str) + len(t.Get("description").Str) + len(t.Get("input_schema").Raw)
+				e.text += strLen(t.Get("name")) + strLen(t.Get("description")) + len(t.Get("input_schema").Raw)
 				return true
 			})
 		}
@@ -72,32 +75,45 @@ type estimate struct {
 	tokens int64 // tokens counted otherwise
 }
 
-// content counts a content value: a string, or an array of blocks.
+// content counts a content value: a string, or an array of blocks. Text,
+// thinking, tool_use and tool_result blocks count their JSON as written
+// less the block's own syntax, so that no string is unescaped.
 func (e *estimate) content(v gjson.Result) {
 	if v.Type == gjson.String {
-		e.text += len(v.Str)
+		e.text += strLen(v)
 		return
 	}
 	v.ForEach(func(_, bl gjson.Result) bool {
 		switch bl.Get("type").Str {
-		case "text":
-			e.text += len(bl.Get("text").Str)
-		case "thinking":
-			e.text += len(bl.Get("thinking").Str)
+		case "text", "thinking":
+			e.text += max(len(bl.Raw)-len(`{"type":"text","text":""}`), 0)
 		case "tool_use":
-			e.text += len(bl.Get("name").Str) + len(bl.Get("input").Raw)
+			e.text += max(len(bl.Raw)-len(`{"type":"tool_use","id":"toolu_01ABCDEFGHIJKLMNOPQRSTUVWX","name":"","input":}`), 0)
 		case "tool_result":
-			e.content(bl.Get("content"))
+			if strings.Contains(bl.Raw, `"image"`) || strings.Contains(bl.Raw, `"document"`) {
+				e.content(bl.Get("content"))
+			} else {
+				e.text += max(len(bl.Raw)-len(`{"type":"tool_result","tool_use_id":"toolu_01ABCDEFGHIJKLMNOPQRSTUVWX","content":""}`), 0)
+			}
 		case "image":
 			e.tokens += imageTokens
 		case "document":
 			src := bl.Get("source")
 			if src.Get("type").Str == "text" {
-				e.text += len(src.Get("data").Str)
+				e.text += strLen(src.Get("data"))
 			} else {
-				e.tokens += documentTokens * int64(len(src.Get("data").Str)/(100<<10)+1)
+				e.tokens += documentTokens * int64(strLen(src.Get("data"))/(100<<10)+1)
 			}
 		}
 		return true
 	})
+}
+
+// strLen is the length of a JSON string as written (escapes count as
+// written), without unescaping it.
+func strLen(v gjson.Result) int {
+	if v.Type != gjson.String || len(v.Raw) < 2 {
+		return 0
+	}
+	return len(v.Raw) - 2
 }
