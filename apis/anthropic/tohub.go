@@ -171,7 +171,7 @@ func appendStop(b []byte, stops gjson.Result) []byte {
 				b = append(b, ',')
 			}
 			n++
-			b = llm.AppendString(b, s.Str)
+			b = appendStr(b, s)
 		}
 		return true
 	})

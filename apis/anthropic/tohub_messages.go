@@ -84,7 +84,7 @@ func (c *converter) system(sys gjson.Result) {
 		}
 		c.open("system")
 		c.b = append(c.b, `,"content":`...)
-		c.b = llm.AppendString(c.b, sys.Str)
+		c.b = appendStr(c.b, sys)
 		c.b = append(c.b, '}')
 	case sys.IsArray():
 		mark, n := len(c.b), c.n
@@ -118,7 +118,7 @@ func (c *converter) textParts(blocks gjson.Result) int {
 	case count == 0:
 		return 0
 	case count == 1 && !marked:
-		c.b = llm.AppendString(c.b, only.text.Str)
+		c.b = appendStr(c.b, only.text)
 		return 1
 	}
 	c.b = append(c.b, '[')
@@ -131,7 +131,7 @@ func (c *converter) textParts(blocks gjson.Result) int {
 				c.b = append(c.b, ',')
 			}
 			n++
-			c.b = appendTextPart(c.b, f.text.Str, f.cacheControl)
+			c.b = appendTextPart(c.b, f.text, f.cacheControl)
 		}
 		return true
 	})
@@ -186,7 +186,7 @@ func (c *converter) user(i int, content gjson.Result) *llm.Error {
 	if content.Type == gjson.String {
 		c.open("user")
 		c.b = append(c.b, `,"content":`...)
-		c.b = llm.AppendString(c.b, content.Str)
+		c.b = appendStr(c.b, content)
 		c.b = append(c.b, '}')
 		return nil
 	}
@@ -250,7 +250,7 @@ func (c *converter) user(i int, content gjson.Result) *llm.Error {
 			}
 		case "text":
 			sep()
-			c.b = appendTextPart(c.b, f.text.Str, f.cacheControl)
+			c.b = appendTextPart(c.b, f.text, f.cacheControl)
 		case "image":
 			sep()
 			c.b, e = appendImage(c.b, &f, blockParam(i, j))
@@ -277,14 +277,14 @@ func blockParam(i, j int) string {
 func (c *converter) toolResult(f *blockFields) (images int) {
 	c.open("tool")
 	c.b = append(c.b, `,"tool_call_id":`...)
-	c.b = llm.AppendString(c.b, f.toolUseID.Str)
+	c.b = appendStr(c.b, f.toolUseID)
 	c.b = append(c.b, `,"content":"`...)
 	if f.isError.Type == gjson.True {
 		c.b = append(c.b, "Error: "...)
 	}
 	switch {
 	case f.content.Type == gjson.String:
-		c.b = appendInner(c.b, f.content.Str)
+		c.b = appendStrInner(c.b, f.content)
 	case f.content.IsArray():
 		n := 0
 		f.content.ForEach(func(_, bl gjson.Result) bool {
@@ -296,7 +296,7 @@ func (c *converter) toolResult(f *blockFields) (images int) {
 					c.b = append(c.b, `\n\n`...)
 				}
 				n++
-				c.b = appendInner(c.b, g.text.Str)
+				c.b = appendStrInner(c.b, g.text)
 			case "image":
 				images++
 			case "document":
@@ -305,7 +305,7 @@ func (c *converter) toolResult(f *blockFields) (images int) {
 						c.b = append(c.b, `\n\n`...)
 					}
 					n++
-					c.b = appendInner(c.b, s.Get("data").Str)
+					c.b = appendStrInner(c.b, s.Get("data"))
 				}
 			}
 			return true
@@ -318,6 +318,25 @@ func (c *converter) toolResult(f *blockFields) (images int) {
 	}
 	c.b = append(c.b, '}')
 	return images
+}
+
+// appendStr writes a JSON string value as the client wrote it (it is valid
+// JSON: copying beats unescaping and escaping again), "" for any other
+// value.
+func appendStr(b []byte, v gjson.Result) []byte {
+	if v.Type != gjson.String || len(v.Raw) < 2 {
+		return append(b, `""`...)
+	}
+	return append(b, v.Raw...)
+}
+
+// appendStrInner writes a JSON string value as the client wrote it, without
+// its quotes (to join several into one string).
+func appendStrInner(b []byte, v gjson.Result) []byte {
+	if v.Type != gjson.String || len(v.Raw) < 2 {
+		return b
+	}
+	return append(b, v.Raw[1:len(v.Raw)-1]...)
 }
 
 // appendInner appends s JSON-escaped, without the surrounding quotes.
@@ -336,7 +355,7 @@ func (c *converter) assistant(i int, content gjson.Result) *llm.Error {
 	c.open("assistant")
 	c.b = append(c.b, `,"content":`...)
 	if content.Type == gjson.String {
-		c.b = llm.AppendString(c.b, content.Str)
+		c.b = appendStr(c.b, content)
 		c.b = append(c.b, '}')
 		return nil
 	}
@@ -371,7 +390,7 @@ func (c *converter) assistant(i int, content gjson.Result) *llm.Error {
 		c.b = append(c.b, `,"reasoning_content":"`...)
 		content.ForEach(func(_, bl gjson.Result) bool {
 			if bl.Get("type").Str == "thinking" {
-				c.b = appendInner(c.b, bl.Get("thinking").Str)
+				c.b = appendStrInner(c.b, bl.Get("thinking"))
 			}
 			return true
 		})
@@ -390,9 +409,9 @@ func (c *converter) assistant(i int, content gjson.Result) *llm.Error {
 				}
 				n++
 				c.b = append(c.b, `{"type":"thinking","thinking":`...)
-				c.b = llm.AppendString(c.b, f.thinking.Str)
+				c.b = appendStr(c.b, f.thinking)
 				c.b = append(c.b, `,"signature":`...)
-				c.b = llm.AppendString(c.b, f.signature.Str)
+				c.b = appendStr(c.b, f.signature)
 				c.b = append(c.b, '}')
 			case "redacted_thinking":
 				if n > 0 {
@@ -400,7 +419,7 @@ func (c *converter) assistant(i int, content gjson.Result) *llm.Error {
 				}
 				n++
 				c.b = append(c.b, `{"type":"redacted_thinking","data":`...)
-				c.b = llm.AppendString(c.b, f.data.Str)
+				c.b = appendStr(c.b, f.data)
 				c.b = append(c.b, '}')
 			}
 			return true
@@ -421,9 +440,9 @@ func (c *converter) assistant(i int, content gjson.Result) *llm.Error {
 			}
 			n++
 			c.b = append(c.b, `{"id":`...)
-			c.b = llm.AppendString(c.b, f.id.Str)
+			c.b = appendStr(c.b, f.id)
 			c.b = append(c.b, `,"type":"function","function":{"name":`...)
-			c.b = llm.AppendString(c.b, f.name.Str)
+			c.b = appendStr(c.b, f.name)
 			c.b = append(c.b, `,"arguments":`...)
 			if f.input.IsObject() {
 				c.b = llm.AppendString(c.b, f.input.Raw)
@@ -440,9 +459,9 @@ func (c *converter) assistant(i int, content gjson.Result) *llm.Error {
 }
 
 // appendTextPart writes a hub text part.
-func appendTextPart(b []byte, text string, cc gjson.Result) []byte {
+func appendTextPart(b []byte, text, cc gjson.Result) []byte {
 	b = append(b, `{"type":"text","text":`...)
-	b = llm.AppendString(b, text)
+	b = appendStr(b, text)
 	if cc.IsObject() {
 		b = append(b, `,"cache_control":`...)
 		b = append(b, cc.Raw...)
@@ -458,9 +477,9 @@ func appendImage(b []byte, f *blockFields, param string) ([]byte, *llm.Error) {
 	switch src.Get("type").Str {
 	case "base64":
 		b = append(b, `{"type":"image_url","image_url":{"url":"data:`...)
-		b = appendInner(b, src.Get("media_type").Str)
+		b = appendStrInner(b, src.Get("media_type"))
 		b = append(b, ";base64,"...)
-		b = appendInner(b, src.Get("data").Str)
+		b = appendStrInner(b, src.Get("data"))
 		b = append(b, `"}`...)
 	case "url":
 		url = src.Get("url").Str
@@ -484,11 +503,11 @@ func appendDocument(b []byte, f *blockFields, param string) ([]byte, *llm.Error)
 	switch typ := src.Get("type").Str; {
 	case typ == "base64" && src.Get("media_type").Str == "application/pdf":
 		b = append(b, `{"type":"file","file":{"file_data":"data:application/pdf;base64,`...)
-		b = appendInner(b, src.Get("data").Str)
+		b = appendStrInner(b, src.Get("data"))
 		b = append(b, '"')
 		if f.title.Type == gjson.String && f.title.Str != "" {
 			b = append(b, `,"filename":`...)
-			b = llm.AppendString(b, f.title.Str)
+			b = appendStr(b, f.title)
 		}
 		b = append(b, '}')
 		if f.cacheControl.IsObject() {
@@ -497,7 +516,7 @@ func appendDocument(b []byte, f *blockFields, param string) ([]byte, *llm.Error)
 		}
 		return append(b, '}'), nil
 	case typ == "text":
-		return appendTextPart(b, src.Get("data").Str, f.cacheControl), nil
+		return appendTextPart(b, src.Get("data"), f.cacheControl), nil
 	}
 	return b, unsupported(param, "document sources other than base64 PDF and plain text")
 }

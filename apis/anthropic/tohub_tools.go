@@ -66,10 +66,10 @@ func appendTools(b []byte, tools, choice gjson.Result) ([]byte, *llm.Error) {
 		}
 		n++
 		b = append(b, `{"type":"function","function":{"name":`...)
-		b = llm.AppendString(b, f.name.Str)
+		b = appendStr(b, f.name)
 		if f.description.Type == gjson.String && f.description.Str != "" {
 			b = append(b, `,"description":`...)
-			b = llm.AppendString(b, f.description.Str)
+			b = appendStr(b, f.description)
 		}
 		b = append(b, `,"parameters":`...)
 		if f.inputSchema.IsObject() {
