@@ -209,6 +209,24 @@ func TestEncoderRetry(t *testing.T) {
 	if err := enc.Finish(); err != nil || gjson.Get(rec.Body.String(), "content.0.text").Str != "ok" {
 		t.Fatalf("err %v body %s", err, rec.Body)
 	}
+	// A streamed request answered with a broken JSON body, then retried
+	// by a provider that writes its stream without WriteHeader (gemini's).
+	rec = httptest.NewRecorder()
+	w = stream.NewWriter(rec)
+	enc = API{}.NewEncoder(w, streamReq(t))
+	enc.Header().Set("Content-Type", "application/json")
+	_, _ = enc.Write([]byte(`{"broken":`))
+	if err := enc.Finish(); err == nil || w.Committed() {
+		t.Fatalf("err %v", err)
+	}
+	w.ResetAttempt()
+	enc.Header().Set("Content-Type", stream.ContentType)
+	_, _ = enc.Write(readFile(t, "testdata/stream/text.sse"))
+	if err := enc.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	checkEvents(t, rec.Body.Bytes(), false)
+
 	// A stream with no answer at all is a failure too.
 	rec = httptest.NewRecorder()
 	w = stream.NewWriter(rec)

@@ -162,6 +162,15 @@ func (e *encoder) Flush() error {
 // written (as a message, or as the events of one for a streamed request);
 // a stream that ended without `[DONE]` gets its closing events.
 func (e *encoder) Finish() error {
+	err := e.finish()
+	if err != nil && !e.w.Committed() {
+		// Nothing reached the client: the next attempt starts afresh.
+		e.reset()
+	}
+	return err
+}
+
+func (e *encoder) finish() error {
 	switch e.mode {
 	case modeJSON:
 		return e.finishJSON()
