@@ -1,7 +1,6 @@
 package llmrouter
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -24,12 +23,16 @@ func (x *exchange) fail() {
 		}
 	}
 	switch {
+	case x.budgetRefused != nil && x.last == nil:
+		x.answerFailure(x.budgetRefused)
 	case x.last != nil:
 		x.answerFailure(x.last)
 	case x.full:
 		x.answerFailure(errAllBusy())
 	case x.unsupported != nil:
 		x.answerFailure(x.unsupported)
+	case x.forbidden:
+		x.answerFailure(errModelNotAllowed(x.keyName, x.req.Model))
 	case x.noneQualified:
 		e := routerError(http.StatusBadRequest, "unsupported", "no member of model %q accepts this request (their `when` conditions exclude it)", x.req.Model)
 		e.Param = "model"
@@ -45,6 +48,7 @@ func (x *exchange) fail() {
 func (x *exchange) answerFailure(e *llm.Error) {
 	out := e
 	switch {
+	case e.Kind == llm.KindLocal:
 	case e.Kind == llm.KindHTTP && e.Status >= 400 && e.Status < 500:
 		copyErrorHeaders(x.w.Header(), e.Header)
 	case e.Kind == llm.KindTimeout:
@@ -57,6 +61,7 @@ func (x *exchange) answerFailure(e *llm.Error) {
 		if x.attempts > 0 {
 			x.setRouteHeaders(w.Header())
 		}
+		x.setKeyHeaders(w.Header())
 	}
 	x.api.WriteError(x.w, out)
 }
@@ -103,17 +108,6 @@ func (x *exchange) setRouteHeaders(h http.Header) {
 		x.repl.Set("http.llm_router.target", x.lastTarget.Name)
 		x.repl.Set("http.llm_router.model", x.lastModel)
 		x.repl.Set("http.llm_router.attempts", x.attempts)
-	}
-}
-
-// scrubSecrets removes a key from an error that an upstream echoed it in.
-func scrubSecrets(e *llm.Error, key string) {
-	if e == nil || len(key) < 4 {
-		return
-	}
-	e.Message = strings.ReplaceAll(e.Message, key, "[redacted]")
-	if bytes.Contains(e.Body, []byte(key)) {
-		e.Body = bytes.ReplaceAll(e.Body, []byte(key), []byte("[redacted]"))
 	}
 }
 

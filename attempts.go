@@ -11,8 +11,10 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/keys"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/routing"
+	"github.com/llmrouter/caddy-llm-router/stores"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -50,8 +52,16 @@ type exchange struct {
 	ttfb         time.Duration
 	status       int
 	spans        spans
-	keyName      string // the router key's name, when keys are configured
 	finishReason string
+	// Router keys (nil key: none configured).
+	key           *keys.Key
+	keyName       string
+	ticket        *stores.Ticket
+	decision      stores.Decision // the store's latest, for the headers
+	keyErr        *llm.Error      // a refusal that ends the request
+	budgetRefused *llm.Error      // an attempt the budget could not fit
+	forbidden     bool            // a candidate's target is not the key's
+	spent         float64         // cost of the attempts made so far
 	// noneQualified: no member of the requested model met its `when`
 	// conditions
 	noneQualified bool
@@ -67,12 +77,21 @@ const (
 
 // serveAPI serves one operation of an inbound API.
 func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API, rt apis.Route) {
+	key, ok := h.authenticate(rw, r, api.WriteError)
+	if !ok {
+		return
+	}
 	req, e := readRequest(r, api, rt, h.maxRequestBody)
 	if e != nil {
 		api.WriteError(rw, e)
 		return
 	}
 	defer req.release()
+	if key != nil && !key.AllowsModel(req.Model) {
+		recordKeyRequest(key.Name, http.StatusForbidden)
+		api.WriteError(rw, errModelNotAllowed(key.Name, req.Model))
+		return
+	}
 	g, e := h.resolve(req)
 	if e != nil {
 		api.WriteError(rw, e)
@@ -87,6 +106,17 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 		start: now(),
 	}
 	x.enc = api.NewEncoder(x.w, req.Request)
+	if key != nil {
+		x.key, x.keyName = key, key.Name
+		// Client models the key may not use are passed over.
+		kept := req.Models[:0]
+		for _, m := range req.Models {
+			if key.AllowsModel(m) {
+				kept = append(kept, m)
+			}
+		}
+		req.Models = kept
+	}
 	x.seen, x.cands = x.seenBuf[:0], x.candsBuf[:0]
 	x.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	x.routeReq = routing.Request{User: req.User, ClientKey: req.ClientKey, Now: x.start}
@@ -197,6 +227,10 @@ func (x *exchange) attempted(m member) bool {
 // or through the hub when the request translates and the provider accepts
 // it.
 func (x *exchange) supported(m member) bool {
+	if x.key != nil && !x.key.AllowsTarget(m.target.Name) {
+		x.forbidden = true
+		return false
+	}
 	if x.native(m) {
 		return true
 	}
@@ -267,6 +301,14 @@ func (x *exchange) try(m member) verdict {
 		if !st.TryAcquire(m.target.MaxInFlight) {
 			x.full = true
 			return tryNext
+		}
+		if !x.admit(m) {
+			st.Release()
+			if x.keyErr != nil {
+				x.answerFailure(x.keyErr)
+				return answered
+			}
+			return tryNext // the budget does not fit this attempt
 		}
 		if n == 0 {
 			x.seen = append(x.seen, m)
@@ -353,11 +395,19 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 			firstByte.Stop()
 		}
 		x.ttfb = now().Sub(start)
+		h := w.Header()
 		if x.req.Stream {
 			t.state.ObserveTTFB(x.ttfb)
+			// A relayed stream may differ from the upstream's bytes
+			// (usage chunk, translation, an error event at the end).
+			delete(h, "Content-Length")
+		}
+		if x.h.scrubber.HeaderContains(h) {
+			x.h.scrubber.ScrubHeader(h) // an upstream echoing a key in a header
 		}
 		x.status = w.Status()
-		x.setRouteHeaders(w.Header())
+		x.setRouteHeaders(h)
+		x.setKeyHeaders(h)
 	}
 
 	native := x.native(m)
@@ -371,7 +421,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := t.provider.ReadError(resp, llm.ReadErrorBody(resp.Body), &call)
-		scrubSecrets(e, call.Key())
+		x.scrub(e, &call)
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}
@@ -398,6 +448,9 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	if x.w.Committed() {
 		x.usage = usage
 		x.finishReason = usage.FinishReason
+		if c, ok := t.cost(m.model, usage); ok {
+			x.spent += c
+		}
 	}
 	if err == nil {
 		if x.req.Stream {

@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+	"github.com/llmrouter/caddy-llm-router/keys"
 )
 
 func init() {
@@ -61,6 +62,19 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		max_request_body <size>
 //		max_response_body <size>
 //		passthrough      <target>
+//		usage_cost
+//		key <secret> {
+//			name    <label>
+//			models  <pattern...>
+//			targets <name...>
+//			rpm     <n>
+//			tpm     <n>
+//			budget  <usd> daily|weekly|monthly|total
+//		}
+//		store memory | redis <url> {
+//			prefix <string>
+//			fail   open|closed
+//		}
 //	}
 //
 // `target`, `model`, `model_map`, `header`, `price`, `to`, `models`,
@@ -171,6 +185,33 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.MaxRequestBody = size
+		case "key":
+			k, err := keys.UnmarshalKey(d)
+			if err != nil {
+				return err
+			}
+			h.Keys = append(h.Keys, *k)
+		case "store":
+			if h.StoreRaw != nil {
+				return d.Err("store: given twice")
+			}
+			if !d.NextArg() {
+				return d.Err("store: expected memory or redis <url>")
+			}
+			name := d.Val()
+			if _, err := caddy.GetModule("http.llm_router.stores." + name); err != nil {
+				return d.Errf("store: unknown store %q (memory, redis)", name)
+			}
+			unm, err := caddyfile.UnmarshalModule(d, "http.llm_router.stores."+name)
+			if err != nil {
+				return err
+			}
+			h.StoreRaw = caddyconfig.JSONModuleObject(unm, "store", name, nil)
+		case "usage_cost":
+			if d.NextArg() {
+				return d.Errf("usage_cost: unexpected argument %q", d.Val())
+			}
+			h.UsageCost = true
 		case "passthrough":
 			name, err := stringArg(d)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 func routerError(status int, code, format string, args ...any) *llm.Error {
 	return &llm.Error{
 		Status:  status,
+		Kind:    llm.KindLocal,
 		Code:    code,
 		Type:    llm.TypeForStatus(status),
 		Message: fmt.Sprintf(format, args...),

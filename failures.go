@@ -68,7 +68,7 @@ func (x *exchange) transportFailure(ctx context.Context, t *Target, call *llm.Ca
 // the call's key removed from it.
 func (x *exchange) failureOf(ctx context.Context, t *Target, call *llm.Call, err error) *llm.Error {
 	e := describeFailure(ctx, t, err)
-	scrubSecrets(e, call.Key())
+	x.scrub(e, call)
 	return e
 }
 

@@ -6,9 +6,12 @@ package llmrouter
 import (
 	_ "github.com/llmrouter/caddy-llm-router/apis/anthropic"
 	_ "github.com/llmrouter/caddy-llm-router/apis/openai"
+	_ "github.com/llmrouter/caddy-llm-router/dashboard"
 	_ "github.com/llmrouter/caddy-llm-router/providers/anthropic"
 	_ "github.com/llmrouter/caddy-llm-router/providers/azure"
 	_ "github.com/llmrouter/caddy-llm-router/providers/gemini"
 	_ "github.com/llmrouter/caddy-llm-router/providers/mock"
 	_ "github.com/llmrouter/caddy-llm-router/providers/openai"
+	_ "github.com/llmrouter/caddy-llm-router/stores/memory"
+	_ "github.com/llmrouter/caddy-llm-router/stores/redis"
 )

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 var metrics = struct {
 	once        sync.Once
 	requests    *prometheus.CounterVec
+	keyRequests *prometheus.CounterVec
+	keySpend    *prometheus.CounterVec
+	storeErrors *prometheus.CounterVec
 	attempts    *prometheus.CounterVec
 	tokens      *prometheus.CounterVec
 	cost        *prometheus.CounterVec
@@ -60,6 +64,18 @@ func initMetrics(registry *prometheus.Registry) error {
 			Help:    "Time from the start of the answering attempt to its first byte to the client, by target.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"target"})
+		metrics.keyRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "key_requests_total",
+			Help: "Requests of router keys, by key name and status code.",
+		}, []string{"key", "code"})
+		metrics.keySpend = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "key_spend_usd_total",
+			Help: "Spend in USD of router keys, by key name.",
+		}, []string{"key"})
+		metrics.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "store_errors_total",
+			Help: "Failed round trips to the keys' store, by store.",
+		}, []string{"store"})
 		metrics.targets = &targetCollector{
 			inFlight: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "in_flight"),
 				"Upstream requests in flight, by target.", []string{"target"}, nil),
@@ -69,6 +85,7 @@ func initMetrics(registry *prometheus.Registry) error {
 		metrics.collectors = []prometheus.Collector{
 			metrics.requests, metrics.attempts, metrics.tokens, metrics.cost,
 			metrics.duration, metrics.ttfb, metrics.targets,
+			metrics.keyRequests, metrics.keySpend, metrics.storeErrors,
 		}
 		metrics.initialized = true
 	})
@@ -89,6 +106,27 @@ func recordAttempt(target, outcome string) {
 	if metrics.initialized {
 		inc(metrics.attempts, target, outcome)
 	}
+}
+
+func recordKeyRequest(key string, status int) {
+	if metrics.initialized {
+		inc(metrics.keyRequests, key, statusLabel(status))
+	}
+}
+
+func recordStoreError(store string) {
+	if metrics.initialized {
+		inc(metrics.storeErrors, store)
+	}
+}
+
+// statusLabel is a status code as a label; 499 when the client left
+// before any answer (nginx's convention).
+func statusLabel(status int) string {
+	if status == 0 {
+		return "499"
+	}
+	return strconv.Itoa(status)
 }
 
 // inc, add and observe update a metric, dropping the update when a label

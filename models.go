@@ -86,9 +86,9 @@ func isModelsPath(path string) bool {
 // serveModels answers a GET or HEAD of a models list, in the union shape
 // at `/v1/models` or in an API's own (Gemini's `/v1beta/models`); it
 // reports false when path is no models list.
+// With router keys, a list needs a key and shows only what it may use.
 func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) bool {
 	path := r.URL.Path
-	var body []byte
 	for _, api := range h.apis {
 		ml, ok := api.(apis.ModelLister)
 		if !ok {
@@ -98,29 +98,36 @@ func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) bool {
 		if !ok {
 			continue
 		}
-		if id == "" {
-			body = ml.AppendModels(nil, h.listModels())
-		} else if m, ok := h.findModel(id); ok {
-			body = ml.AppendModel(nil, m)
-		} else {
-			api.WriteError(w, errModelNotFound(id))
+		key, ok := h.authenticate(w, r, api.WriteError)
+		if !ok {
 			return true
 		}
-		writeModels(w, r, body)
+		if id == "" {
+			writeModels(w, r, ml.AppendModels(nil, h.allowedModels(key, h.listModels())))
+		} else if m, ok := h.findModel(id); ok && (key == nil || h.keyMayUse(key, id)) {
+			writeModels(w, r, ml.AppendModel(nil, m))
+		} else {
+			api.WriteError(w, errModelNotFound(id))
+		}
 		return true
 	}
 	if !isModelsPath(path) {
 		return false
 	}
+	key, ok := h.authenticate(w, r, openaiapi.WriteError)
+	if !ok {
+		return true
+	}
+	var body []byte
 	if id, ok := strings.CutPrefix(strings.TrimPrefix(path, "/v1"), "/models/"); ok {
 		m, found := h.findModel(id)
-		if !found {
+		if !found || key != nil && !h.keyMayUse(key, id) {
 			openaiapi.WriteError(w, errModelNotFound(id))
 			return true
 		}
 		body = appendModel(nil, m)
 	} else {
-		body = appendModelList(nil, h.listModels())
+		body = appendModelList(nil, h.allowedModels(key, h.listModels()))
 	}
 	writeModels(w, r, body)
 	return true

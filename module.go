@@ -19,12 +19,16 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	openaiapi "github.com/llmrouter/caddy-llm-router/apis/openai"
+	"github.com/llmrouter/caddy-llm-router/keys"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/redact"
 	"github.com/llmrouter/caddy-llm-router/routing"
+	"github.com/llmrouter/caddy-llm-router/stores"
 )
 
 func init() {
@@ -103,6 +107,20 @@ type Handler struct {
 	// larger one gets 413. Default: 32 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
+	// Keys are the router keys (SPEC 8): with any, every request needs
+	// one, presented as its API's SDK sends it, and is held to the key's
+	// models, targets, rpm, tpm and budgets.
+	Keys []keys.KeyConfig `json:"keys,omitempty"`
+
+	// StoreRaw is where the keys' counters and spend live, a module in the
+	// `http.llm_router.stores` namespace (`memory`, `redis`). Default:
+	// memory.
+	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=http.llm_router.stores inline_key=store"`
+
+	// UsageCost adds `"cost": <usd>` (and, for a keyed request with a
+	// budget, `"budget_remaining"`) to the usage of every answer.
+	UsageCost bool `json:"usage_cost,omitempty"`
+
 	// Passthrough names a target to which every path the router does not
 	// serve itself (files, batches, assistants, vector stores,
 	// `GET /v1/responses/{id}`, …) is proxied unchanged, with that target's
@@ -131,11 +149,18 @@ type Handler struct {
 	fallbacks       []fallbackEntry
 	created         int64 // the models list's `created`: when the config loaded
 	transport       *http.Transport
-	acquired        []string               // state keys to release in Cleanup
-	implicit        *groupCache            // groups of rule 4 by model, see resolve
-	apis            []apis.API             // the inbound APIs, in match order
+	acquired        []string         // state keys to release in Cleanup
+	implicit        *groupCache      // groups of rule 4 by model, see resolve
+	apis            []apis.API       // the inbound APIs, in match order
+	scrubber        *redact.Scrubber // every secret of the config, see scrub
+	secrets         []string
 	proxy           *httputil.ReverseProxy // the passthrough target's, or nil
 	keysConfigured  bool                   // router keys exist: client keys are never forwarded
+	keySet          *keys.Set
+	store           stores.Store
+	storeName       string
+	keyReg          *keys.Registration
+	reserveTTL      time.Duration
 }
 
 // CaddyModule returns the Caddy module information.
@@ -182,10 +207,16 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionFallbacks(); err != nil {
 		return err
 	}
+	h.provisionScrubber()
+	// The router's own log lines can never print a secret.
+	h.logger = h.logger.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return redact.Core(c, h.scrubber) }))
 	h.created = time.Now().Unix()
 	h.transport = newTransport()
 	if h.apis, err = loadAPIs(ctx); err != nil {
 		return err
+	}
+	if err := h.provisionKeys(ctx); err != nil {
+		return fmt.Errorf("keys: %v", err)
 	}
 	if err := h.provisionPassthrough(); err != nil {
 		return err
@@ -462,6 +493,9 @@ func (h *Handler) Validate() error {
 	if h.cooldownN < 0 {
 		return fmt.Errorf("cooldown: failures must not be negative")
 	}
+	if err := keys.Validate(h.Keys); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -469,6 +503,8 @@ func (h *Handler) Validate() error {
 // (once per acquisition, also after a Provision that failed halfway) and the
 // idle upstream connections.
 func (h *Handler) Cleanup() error {
+	h.keyReg.Unregister()
+	h.keyReg = nil
 	for _, key := range h.acquired {
 		routing.ReleaseState(key)
 	}
@@ -522,7 +558,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return nil
 	}
 	if h.proxy != nil {
-		h.proxy.ServeHTTP(w, r)
+		h.servePassthrough(w, r)
 		return nil
 	}
 	if isModelsPath(path) {

@@ -9,17 +9,31 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/llmrouter/caddy-llm-router/llm"
+	"github.com/llmrouter/caddy-llm-router/stats"
 )
 
 // finish publishes what the request cost: the token and cost placeholders,
 // the access log fields and the metrics.
 func (x *exchange) finish() {
+	if x.key != nil {
+		x.settle(x.spent)
+		recordKeyRequest(x.keyName, x.status)
+		if x.spent > 0 && metrics.initialized {
+			add(metrics.keySpend, x.spent, x.keyName)
+		}
+	}
+	end := now()
 	if x.lastTarget == nil {
+		stats.Record(stats.Request{Status: x.status, Duration: end.Sub(x.start), Key: x.keyName, At: end})
 		return
 	}
 	t := x.lastTarget
 	u := x.usage
 	cost, priced := t.cost(x.lastModel, u)
+	stats.Record(stats.Request{
+		Target: t.Name, Model: x.lastModel, Status: x.status, Usage: u, Cost: cost,
+		Duration: end.Sub(x.start), TTFB: x.ttfb, Key: x.keyName, At: end,
+	})
 	if x.repl != nil {
 		x.repl.Set("http.llm_router.prompt_tokens", u.PromptTokens)
 		x.repl.Set("http.llm_router.completion_tokens", u.CompletionTokens)
@@ -34,17 +48,13 @@ func (x *exchange) finish() {
 		// the fields' handler cache.
 		extra.Add(zap.Inline(&logFields{
 			target: t.Name, model: x.lastModel, attempts: x.attempts, usage: u,
-			cost: cost, priced: priced, ttfb: x.ttfb, api: x.api.Name(),
+			cost: cost, priced: priced, ttfb: x.ttfb, api: x.api.Name(), key: x.keyName,
 		}))
 	}
 	x.finishTracing(cost, priced)
 	if metrics.initialized {
 		model := boundedModel(x.lastModel)
-		code := "499" // the client left before any answer (nginx's convention)
-		if x.status != 0 {
-			code = strconv.Itoa(x.status)
-		}
-		inc(metrics.requests, t.Name, model, code)
+		inc(metrics.requests, t.Name, model, statusLabel(x.status))
 		for _, tok := range [...]struct {
 			kind string
 			n    int64
@@ -59,7 +69,7 @@ func (x *exchange) finish() {
 		if priced && cost > 0 {
 			add(metrics.cost, cost, t.Name, model)
 		}
-		observe(metrics.duration, now().Sub(x.start).Seconds(), t.Name)
+		observe(metrics.duration, end.Sub(x.start).Seconds(), t.Name)
 		if x.ttfb > 0 {
 			observe(metrics.ttfb, x.ttfb.Seconds(), t.Name)
 		}
@@ -103,17 +113,20 @@ func (h *Handler) logAttemptFailure(t *Target, e *llm.Error) {
 
 // logFields are the access log fields of one routed request.
 type logFields struct {
-	target, model, api string
-	attempts           int
-	usage              llm.Usage
-	cost               float64
-	priced             bool
-	ttfb               time.Duration
+	target, model, api, key string
+	attempts                int
+	usage                   llm.Usage
+	cost                    float64
+	priced                  bool
+	ttfb                    time.Duration
 }
 
 // MarshalLogObject implements zapcore.ObjectMarshaler.
 func (f *logFields) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("llm_api", f.api)
+	if f.key != "" {
+		enc.AddString("llm_key", f.key)
+	}
 	enc.AddString("llm_target", f.target)
 	enc.AddString("llm_model", f.model)
 	enc.AddInt("llm_attempts", f.attempts)

@@ -10,6 +10,7 @@ import (
 	openaiapi "github.com/llmrouter/caddy-llm-router/apis/openai"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
+	"github.com/llmrouter/caddy-llm-router/stores"
 )
 
 // clientCredentials are the headers in which SDKs present a key; the
@@ -107,3 +108,63 @@ func (h *Handler) provisionPassthrough() error {
 	h.proxy = h.newPassthrough(t)
 	return nil
 }
+
+// servePassthrough proxies a path the router does not serve. With router
+// keys, the key is required and counted against its rpm (a passthrough's
+// usage is not parsed: it costs no tokens and no budget).
+func (h *Handler) servePassthrough(w http.ResponseWriter, r *http.Request) {
+	key, ok := h.authenticate(w, r, openaiapi.WriteError)
+	if !ok {
+		return
+	}
+	if key != nil {
+		ctx, cancel := storeContext()
+		t, d, err := h.store.Admit(ctx, stores.Admission{Key: key.Limits, TTL: h.reserveTTL})
+		cancel()
+		switch {
+		case err != nil:
+			recordKeyRequest(key.Name, http.StatusServiceUnavailable)
+			openaiapi.WriteError(w, errStoreUnavailable())
+			return
+		case !d.OK:
+			d.SetHeaders(w.Header())
+			recordKeyRequest(key.Name, http.StatusTooManyRequests)
+			openaiapi.WriteError(w, refusal(d))
+			return
+		}
+		d.SetHeaders(w.Header())
+		defer func() {
+			ctx, cancel := storeContext()
+			defer cancel()
+			_ = h.store.Settle(ctx, t, 0, 0)
+		}()
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer func() { recordKeyRequest(key.Name, sw.status) }()
+	}
+	h.proxy.ServeHTTP(w, r)
+}
+
+// statusWriter remembers the status written, for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (the
+// proxy flushes through it).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

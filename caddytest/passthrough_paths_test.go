@@ -19,16 +19,14 @@ import (
 // pathUpstream records what reaches it and answers each path its own way.
 type pathUpstream struct {
 	*httptest.Server
-	mu       sync.Mutex
-	method   string
-	path     string
-	query    string
-	header   http.Header
-	size     int64
-	sum      []byte
-	gate     chan struct{}
-	maxHeap  uint64
-	sampling bool
+	mu     sync.Mutex
+	method string
+	path   string
+	query  string
+	header http.Header
+	size   int64
+	sum    []byte
+	gate   chan struct{}
 }
 
 func newPathUpstream(t *testing.T) *pathUpstream {

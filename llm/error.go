@@ -22,6 +22,10 @@ const (
 	KindStream
 	// KindInvalid is an upstream response the router could not understand.
 	KindInvalid
+	// KindLocal is an answer the router gives itself (a refused key, a
+	// limit, a store that cannot be reached): it reaches the client as it
+	// is.
+	KindLocal
 )
 
 // Error is a failed attempt, or an answer the router gives itself, in the
