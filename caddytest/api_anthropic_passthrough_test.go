@@ -290,3 +290,24 @@ func TestAnthropicAPIStreamErrors(t *testing.T) {
 		}
 	}
 }
+
+// With router keys, an Anthropic client's key is its x-api-key (or Bearer
+// token); a missing or wrong one gets Anthropic's 401, and the router's key
+// never goes upstream.
+func TestAnthropicAPIRouterKeys(t *testing.T) {
+	ant, oai := fakeupstream.NewAnthropic(t, "ant"), fakeupstream.NewOpenAI(t, "oai")
+	const routerKey = "sk-llmr-anthropic-client-0123456789"
+	load(t, apiAnthropicConfig(ant, oai, `
+		key `+routerKey+` {
+			name claude-code
+		}`))
+	body := `{"model":"claude-x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+	expectStatus(t, do(t, "/v1/messages", body, "x-api-key", routerKey), 200)
+	expectStatus(t, do(t, "/v1/messages", body, "Authorization", "Bearer "+routerKey), 200)
+	if got := ant.Last().Header.Get("x-api-key"); got != apiAnthropicKey {
+		t.Fatalf("upstream x-api-key %q", got)
+	}
+	expectAnthropicError(t, do(t, "/v1/messages", body, "x-api-key", "sk-wrong"), 401, "authentication_error")
+	expectAnthropicError(t, do(t, "/v1/messages", body), 401, "authentication_error")
+	expectCounts(t, map[*fakeupstream.Server]int{ant: 2})
+}
