@@ -374,6 +374,11 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.attempts++
 	x.lastTarget, x.lastModel = t, m.model
 	x.w.ResetAttempt()
+	if x.attempts > 1 {
+		// An encoder may hold what a failed attempt wrote before anything
+		// reached the client: each attempt starts with a fresh one.
+		x.enc = x.api.NewEncoder(x.w, x.req.Request)
+	}
 	call := x.call(m)
 
 	call.MaxResponseBody = x.h.maxResponseBody

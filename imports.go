@@ -5,7 +5,9 @@ package llmrouter
 // imports.go does.
 import (
 	_ "github.com/llmrouter/caddy-llm-router/apis/anthropic"
+	_ "github.com/llmrouter/caddy-llm-router/apis/gemini"
 	_ "github.com/llmrouter/caddy-llm-router/apis/openai"
+	_ "github.com/llmrouter/caddy-llm-router/apis/responses"
 	_ "github.com/llmrouter/caddy-llm-router/dashboard"
 	_ "github.com/llmrouter/caddy-llm-router/providers/anthropic"
 	_ "github.com/llmrouter/caddy-llm-router/providers/azure"

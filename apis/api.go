@@ -35,9 +35,10 @@ type API interface {
 	// nesting bounded) is given. It must not keep r.
 	Parse(r *http.Request, body []byte, rt Route) (*Request, *llm.Error)
 
-	// NewEncoder wraps w for one request: a provider writes its answer to
-	// the encoder in the hub format and the client receives it in the
-	// API's own.
+	// NewEncoder wraps w for one attempt of a request (the router makes a
+	// new one for each retry, so nothing a failed attempt wrote carries
+	// over): a provider writes its answer to the encoder in the hub format
+	// and the client receives it in the API's own.
 	NewEncoder(w *stream.Writer, req *Request) Encoder
 
 	// WriteError writes e, not streamed, in the API's error shape.

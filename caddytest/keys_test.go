@@ -27,6 +27,19 @@ import (
 	"github.com/llmrouter/caddy-llm-router/keys"
 )
 
+// runID makes the key names of this test process unique: spend of a name
+// persists in Caddy's storage across reloads and test runs, by design.
+var runID = func() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
+// keyName is a key name unique to this process and test.
+func keyName(t *testing.T, base string) string {
+	return base + "-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + runID
+}
+
 const (
 	keyAlice = "sk-llmr-alice-0123456789abcdefghij"
 	keyBob   = "sk-llmr-bob-0123456789abcdefghijkl"
@@ -72,19 +85,19 @@ func TestKeysThroughSDK(t *testing.T) {
 			models claude-*
 		}
 		key %s {
-			name alice
+			name %s
 			rpm 2
 		}
 		key {env.BOB_KEY} {
-			name bob
+			name %s
 			models gpt-*
 			tpm 100000
 			budget 5 daily
 		}
 		key %s {
-			name carol
+			name %s
 			budget 0.001 monthly
-		}`, up.BaseURL(), keyAlice, hash)))
+		}`, up.BaseURL(), keyAlice, keyName(t, "alice"), keyName(t, "bob"), hash, keyName(t, "carol"))))
 	v1 := base + "/v1/"
 	var raw *http.Response
 
@@ -181,7 +194,7 @@ func TestKeysThroughSDK(t *testing.T) {
 // covers exactly n requests (each reserves its worst case), 10·n requests
 // at once: at most n succeed, the rest get budget_exceeded, and the spend
 // stays within the budget.
-func checkBudgetConcurrency(t *testing.T, bases []string, up *fakeupstream.Server, hold chan struct{}, n int, adminURL string) {
+func checkBudgetConcurrency(t *testing.T, name string, bases []string, up *fakeupstream.Server, hold chan struct{}, n int, adminURL string) {
 	t.Helper()
 	const body = `{"model":"gpt-4o","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`
 	var ok, refused, other atomic.Int64
@@ -217,8 +230,8 @@ func checkBudgetConcurrency(t *testing.T, bases []string, up *fakeupstream.Serve
 	}
 	admin, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	spend := gjson.GetBytes(admin, `#(name=="alice").budgets.0.spend`).Float()
-	limit := gjson.GetBytes(admin, `#(name=="alice").budgets.0.usd`).Float()
+	spend := gjson.GetBytes(admin, `#(name=="`+name+`").budgets.0.spend`).Float()
+	limit := gjson.GetBytes(admin, `#(name=="`+name+`").budgets.0.usd`).Float()
 	t.Logf("spend %.6f of a %.6f budget", spend, limit)
 	if spend <= 0 || spend > limit+1e-9 {
 		t.Fatalf("spend %v of %v: %s", spend, limit, admin)
@@ -247,7 +260,7 @@ func sendTo(t *testing.T, baseURL, path, body string, headers ...string) result 
 // budgetSite is a router whose key's budget covers exactly n requests of
 // the concurrency test (each reserves (prompt estimate + 100) tokens at
 // $1 per million).
-func budgetSite(upURL string, n int, store string) string {
+func budgetSite(name, upURL string, n int, store string) string {
 	const body = `{"model":"gpt-4o","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`
 	worst := float64((len(body)+3)/4+100) / 1e6
 	return router(fmt.Sprintf(`
@@ -256,25 +269,27 @@ func budgetSite(upURL string, n int, store string) string {
 			price gpt-* 1 1
 		}
 		key %s {
-			name alice
+			name %s
 			budget %.9f daily
 		}
-		%s`, upURL, keyAlice, worst*float64(n), store))
+		%s`, upURL, keyAlice, name, worst*float64(n), store))
 }
 
 func TestKeysBudgetConcurrencyMemory(t *testing.T) {
 	hold := make(chan struct{})
 	up := fakeupstream.NewOpenAI(t, "gpt").Always(fakeupstream.Step{Hold: hold})
-	load(t, budgetSite(up.BaseURL(), 5, "store memory"))
-	checkBudgetConcurrency(t, []string{base}, up, hold, 5, fmt.Sprintf("http://localhost:%d", adminPort))
+	name := keyName(t, "alice")
+	load(t, budgetSite(name, up.BaseURL(), 5, "store memory"))
+	checkBudgetConcurrency(t, name, []string{base}, up, hold, 5, fmt.Sprintf("http://localhost:%d", adminPort))
 }
 
 func TestKeysBudgetConcurrencyRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	hold := make(chan struct{})
 	up := fakeupstream.NewOpenAI(t, "gpt").Always(fakeupstream.Step{Hold: hold})
-	load(t, budgetSite(up.BaseURL(), 5, "store redis "+rs.URL))
-	checkBudgetConcurrency(t, []string{base}, up, hold, 5, fmt.Sprintf("http://localhost:%d", adminPort))
+	name := keyName(t, "alice")
+	load(t, budgetSite(name, up.BaseURL(), 5, "store redis "+rs.URL))
+	checkBudgetConcurrency(t, name, []string{base}, up, hold, 5, fmt.Sprintf("http://localhost:%d", adminPort))
 }
 
 // Two Caddy processes sharing one Redis enforce one budget as one process
@@ -283,9 +298,10 @@ func TestKeysBudgetTwoInstancesOneRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	hold := make(chan struct{})
 	up := fakeupstream.NewOpenAI(t, "gpt").Always(fakeupstream.Step{Hold: hold})
-	site := budgetSite(up.BaseURL(), 5, "store redis "+rs.URL+" {\n\t\t\tprefix twoinst:\n\t\t}")
+	name := keyName(t, "alice")
+	site := budgetSite(name, up.BaseURL(), 5, "store redis "+rs.URL+" {\n\t\t\tprefix twoinst:\n\t\t}")
 	a, b := startCaddy(t, site), startCaddy(t, site)
-	checkBudgetConcurrency(t, []string{a.base, b.base}, up, hold, 5, a.adminURL)
+	checkBudgetConcurrency(t, name, []string{a.base, b.base}, up, hold, 5, a.adminURL)
 }
 
 // With store memory, spend survives a restart of the Caddy process (it is
@@ -338,13 +354,13 @@ func TestKeysRedisOutage(t *testing.T) {
 					price * 1 1
 				}
 				key %s {
-					name alice
+					name %s
 					rpm 100000
 					budget 1000 daily
 				}
 				store redis %s {
 					fail %s
-				}`, keyAlice, rs.URL, mode)))
+				}`, keyAlice, keyName(t, "alice"), rs.URL, mode)))
 			ask := func() result {
 				return do(t, "/v1/chat/completions", chat("m/x"), "Authorization", "Bearer "+keyAlice)
 			}
@@ -367,20 +383,21 @@ func TestKeysRedisOutage(t *testing.T) {
 // A reload under traffic keeps limits and spend; a key removed from the
 // config stops working at once.
 func TestKeysReloadUnderTraffic(t *testing.T) {
+	alice, bobName := keyName(t, "alice"), keyName(t, "bob")
 	cfg := func(withBob bool) string {
 		bob := ""
 		if withBob {
-			bob = fmt.Sprintf("key %s {\n\tname bob\n}", keyBob)
+			bob = fmt.Sprintf("key %s {\n\tname %s\n}", keyBob, bobName)
 		}
 		return router(fmt.Sprintf(`
 			target m {
 				provider mock
 			}
 			key %s {
-				name alice
+				name %s
 				rpm 1000
 			}
-			%s`, keyAlice, bob))
+			%s`, keyAlice, alice, bob))
 	}
 	load(t, cfg(true))
 	stop := make(chan struct{})
@@ -424,7 +441,7 @@ func TestKeysReloadUnderTraffic(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if n := gjson.GetBytes(b, `#(name=="alice").requests`).Int(); n < 4 {
+	if n := gjson.GetBytes(b, `#(name=="`+alice+`").requests`).Int(); n < 4 {
 		t.Fatalf("alice's requests this minute: %d (%s)", n, b)
 	}
 }
@@ -439,9 +456,9 @@ func TestKeysWrongKeysCostNothing(t *testing.T) {
 			base_url %s
 		}
 		key %s {
-			name alice
+			name %s
 			rpm 5
-		}`, up.BaseURL(), keyAlice)))
+		}`, up.BaseURL(), keyAlice, keyName(t, "alice"))))
 	// Plain requests: the harness's do() keeps a cleanup per request.
 	send := func(key string) result {
 		return sendTo(t, base, "/v1/chat/completions", chat("gpt-4o"), "Authorization", "Bearer "+key)
@@ -479,7 +496,7 @@ func TestKeysWrongKeysCostNothing(t *testing.T) {
 	}
 	for _, path := range []string{"/metrics"} {
 		m := get(t, path)
-		if strings.Contains(string(m.Body), keyAlice) || !strings.Contains(string(m.Body), `caddy_llm_router_key_requests_total{code="200",key="alice"} 5`) {
+		if strings.Contains(string(m.Body), keyAlice) || !strings.Contains(string(m.Body), `caddy_llm_router_key_requests_total{code="200",key="`+keyName(t, "alice")+`"} 5`) {
 			t.Fatalf("metrics:\n%s", grepLines(string(m.Body), "key_"))
 		}
 	}

@@ -59,7 +59,7 @@ func TestSpecErrorsNotFoundAndMethod(t *testing.T) {
 	up := fakeupstream.NewOpenAI(t, "a")
 	load(t, router(upTarget("a", up, "models gpt-4o")))
 	expectError(t, do(t, "/v1/chat/completions", chat("unknown-model")), 404, "model_not_found")
-	for _, path := range []string{"/v1/nope", "/v1/chat/completion", "/v2/chat/completions", "/nope", "/v1/responses"} {
+	for _, path := range []string{"/v1/nope", "/v1/chat/completion", "/v2/chat/completions", "/nope", "/v1/responses/resp_1"} {
 		expectError(t, do(t, path, chat("gpt-4o")), 404, "not_found")
 		expectError(t, get(t, path), 404, "not_found")
 	}

@@ -15,7 +15,8 @@ import (
 // Its base URL (for a target's base_url) is URL. It serves
 // POST /{version}/models/{model}:generateContent,
 // :streamGenerateContent (SSE frames with alt=sse, no [DONE]; a JSON array
-// without) and :batchEmbedContents in the shapes of Google's API reference,
+// without), :countTokens (always GeminiCountTokens), :embedContent and
+// :batchEmbedContents in the shapes of Google's API reference,
 // with errors in Google's shape. Like the real API it rejects a request
 // without an `x-goog-api-key` header (403 PERMISSION_DENIED), unknown
 // fields in the request (400 INVALID_ARGUMENT), JSON-schema keywords
@@ -23,7 +24,9 @@ import (
 // earlier model turn without its thoughtSignature (as Gemini 3 does); it
 // also refuses a key in the URL. When the request declares tools and its
 // last turn is not a function response, it answers with a functionCall part
-// per declared function (at most two, in order).
+// per declared function (at most two, in order). With
+// generationConfig.thinkingConfig.includeThoughts the final answer starts
+// with a thought part (GeminiThought).
 func NewGemini(tb testing.TB, name string) *Server {
 	return start(tb, name, serveGemini)
 }
@@ -118,13 +121,30 @@ func serveGemini(w http.ResponseWriter, r *http.Request, req *Request, step Step
 		if text == "" {
 			text = "Hello from " + nameOf(r)
 		}
-		ans := geminiAnswer{model: model, text: text, calls: functionCalls(req.Body)}
+		ans := geminiAnswer{model: model, text: text, calls: functionCalls(req.Body),
+			thoughts: gjson.GetBytes(req.Body, "generationConfig.thinkingConfig.includeThoughts").Bool()}
 		if method == "generateContent" {
 			w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 			_, _ = w.Write(ans.response(ans.finalCandidate(text), true))
 			return
 		}
 		streamGemini(w, r, step, &ans, r.URL.Query().Get("alt") == "sse")
+	case "countTokens":
+		body, msg := geminiCountTokens(req.Body)
+		if msg != "" {
+			geminiFail(w, 400, GeminiError(400, msg))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		_, _ = w.Write(body)
+	case "embedContent":
+		body, msg := geminiEmbedContent(req.Body, model)
+		if msg != "" {
+			geminiFail(w, 400, GeminiError(400, msg))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		_, _ = w.Write(body)
 	case "batchEmbedContents":
 		body, msg := geminiEmbeddings(req.Body, model)
 		if msg != "" {
@@ -281,10 +301,19 @@ func functionCalls(body []byte) []gjson.Result {
 
 // geminiAnswer builds GenerateContentResponse objects.
 type geminiAnswer struct {
-	model string
-	text  string
-	calls []gjson.Result // function declarations to call
+	model    string
+	text     string
+	calls    []gjson.Result // function declarations to call
+	thoughts bool           // thinkingConfig.includeThoughts: a thought part first
 }
+
+// GeminiThought is the thought the fake answers with when the request
+// asks for thoughts (thinkingConfig.includeThoughts), counted as
+// FakeThoughtTokens.
+const (
+	GeminiThought     = "Thinking it over."
+	FakeThoughtTokens = 5
+)
 
 // callParts are the functionCall parts: arguments made from each
 // declaration's properties (strings "fake", numbers 1, booleans true).
@@ -293,7 +322,7 @@ func (a *geminiAnswer) callParts() []any {
 	for i, fd := range a.calls {
 		args := map[string]any{}
 		fd.Get("parameters.properties").ForEach(func(k, v gjson.Result) bool {
-			switch v.Get("type").Str {
+			switch strings.ToLower(v.Get("type").Str) { // Gemini Schema types are upper case
 			case "string":
 				args[k.Str] = "fake"
 			case "number", "integer":
@@ -317,6 +346,9 @@ func (a *geminiAnswer) finalCandidate(text string) map[string]any {
 	if len(a.calls) > 0 {
 		parts = a.callParts()
 	}
+	if a.thoughts {
+		parts = append([]any{map[string]any{"text": GeminiThought, "thought": true}}, parts...)
+	}
 	return map[string]any{
 		"content":      map[string]any{"parts": parts, "role": "model"},
 		"finishReason": "STOP",
@@ -332,6 +364,10 @@ func (a *geminiAnswer) response(cand map[string]any, final bool) []byte {
 	if final {
 		usage["candidatesTokenCount"] = FakeCompletionTokens
 		usage["totalTokenCount"] = FakePromptTokens + FakeCompletionTokens
+		if a.thoughts {
+			usage["thoughtsTokenCount"] = FakeThoughtTokens
+			usage["totalTokenCount"] = FakePromptTokens + FakeCompletionTokens + FakeThoughtTokens
+		}
 	}
 	b, _ := json.Marshal(map[string]any{
 		"candidates":    []any{cand},
@@ -345,7 +381,8 @@ func (a *geminiAnswer) response(cand map[string]any, final bool) []byte {
 // streamGemini streams Chunks text frames (StreamPiece(i)) and a final
 // frame with finishReason and usage, or one frame of function calls. With
 // alt=sse each frame is `data: {…}` and CRLF CRLF, as Google sends them,
-// with no terminator; without, the frames form one JSON array.
+// with no terminator; without, the frames form one JSON array. A Step's SSE
+// pieces, when set, are the body instead.
 func streamGemini(w http.ResponseWriter, r *http.Request, step Step, a *geminiAnswer, sse bool) {
 	if sse {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -354,6 +391,16 @@ func streamGemini(w http.ResponseWriter, r *http.Request, step Step, a *geminiAn
 	}
 	w.WriteHeader(http.StatusOK)
 	flush(w)
+	if step.SSE != nil {
+		for i, piece := range step.SSE {
+			if i > 0 && (!wait(r, step.ChunkDelay) || !gate(r, step.Gate)) {
+				return
+			}
+			_, _ = w.Write([]byte(piece))
+			flush(w)
+		}
+		return
+	}
 	frames := 0
 	send := func(frame []byte) {
 		switch {
@@ -409,6 +456,43 @@ func streamGemini(w http.ResponseWriter, r *http.Request, step Step, a *geminiAn
 
 var geminiEmbedFields = set("model", "content", "taskType", "title", "outputDimensionality")
 
+// GeminiCountTokens is the fake's answer to countTokens, whatever it is
+// asked: a figure no estimate of the router's test bodies gives.
+const GeminiCountTokens = 4242
+
+// geminiCountTokens answers countTokens: `contents` or a whole
+// `generateContentRequest`, nothing else, as the real API accepts.
+func geminiCountTokens(body []byte) ([]byte, string) {
+	doc := gjson.ParseBytes(body)
+	msg := ""
+	doc.ForEach(func(k, _ gjson.Result) bool {
+		if k.Str != "contents" && k.Str != "generateContentRequest" {
+			msg = fmt.Sprintf("Invalid JSON payload received. Unknown name %q: Cannot find field.", k.Str)
+		}
+		return msg == ""
+	})
+	if msg != "" {
+		return nil, msg
+	}
+	if !doc.Get("contents").IsArray() && !doc.Get("generateContentRequest").IsObject() {
+		return nil, "* CountTokensRequest: contents or generate_content_request is required\n"
+	}
+	b, _ := json.Marshal(map[string]any{"totalTokens": GeminiCountTokens,
+		"promptTokensDetails": []any{map[string]any{"modality": "TEXT", "tokenCount": GeminiCountTokens}}})
+	return b, ""
+}
+
+// geminiEmbedContent answers embedContent: one EmbedContentRequest (its
+// model, when given, must be the path's), `{"embedding":{"values":[…]}}`.
+func geminiEmbedContent(body []byte, model string) ([]byte, string) {
+	values, msg := embedOne(gjson.ParseBytes(body), 0, model, false, "EmbedContentRequest")
+	if msg != "" {
+		return nil, msg
+	}
+	b, _ := json.Marshal(map[string]any{"embedding": map[string]any{"values": values}})
+	return b, ""
+}
+
 // geminiEmbeddings answers batchEmbedContents: per request, the values
 // 0.0023064255, -0.009327292, i+0.5, cut or padded (with 0.1) to
 // outputDimensionality. Like the real API it sends no usage.
@@ -419,35 +503,47 @@ func geminiEmbeddings(body []byte, model string) ([]byte, string) {
 	}
 	var out []any
 	for i, rq := range reqs.Array() {
-		bad := ""
-		rq.ForEach(func(k, _ gjson.Result) bool {
-			if !geminiEmbedFields[k.Str] {
-				bad = k.Str
-			}
-			return bad == ""
-		})
-		if bad != "" {
-			return nil, fmt.Sprintf("Invalid JSON payload received. Unknown name %q at 'requests[%d]': Cannot find field.", bad, i)
-		}
-		if m := rq.Get("model").Str; m != "models/"+model {
-			return nil, fmt.Sprintf("* BatchEmbedContentsRequest.requests[%d].model: %q does not match the model in the URL (models/%s)\n", i, m, model)
-		}
-		if rq.Get("content.parts.0.text").Type != gjson.String {
-			return nil, fmt.Sprintf("* BatchEmbedContentsRequest.requests[%d].content: content is not specified\n", i)
-		}
-		values := []float64{0.0023064255, -0.009327292, float64(i) + 0.5}
-		if d := rq.Get("outputDimensionality"); d.Exists() {
-			n := int(d.Int())
-			if n < 1 || n > 3072 {
-				return nil, fmt.Sprintf("* BatchEmbedContentsRequest.requests[%d].output_dimensionality: must be between 1 and 3072\n", i)
-			}
-			for len(values) < n {
-				values = append(values, 0.1)
-			}
-			values = values[:n]
+		values, msg := embedOne(rq, i, model, true, fmt.Sprintf("BatchEmbedContentsRequest.requests[%d]", i))
+		if msg != "" {
+			return nil, msg
 		}
 		out = append(out, map[string]any{"values": values})
 	}
 	b, _ := json.Marshal(map[string]any{"embeddings": out})
 	return b, ""
+}
+
+// embedOne checks one EmbedContentRequest (named at in messages) and
+// returns its values: 0.0023064255, -0.009327292, i+0.5, cut or padded
+// (with 0.1) to outputDimensionality. A batch's requests must name the
+// path's model; a single request may leave it out.
+func embedOne(rq gjson.Result, i int, model string, needModel bool, at string) ([]float64, string) {
+	bad := ""
+	rq.ForEach(func(k, _ gjson.Result) bool {
+		if !geminiEmbedFields[k.Str] {
+			bad = k.Str
+		}
+		return bad == ""
+	})
+	if bad != "" {
+		return nil, fmt.Sprintf("Invalid JSON payload received. Unknown name %q at '%s': Cannot find field.", bad, at)
+	}
+	if m := rq.Get("model"); (needModel || m.Exists()) && m.Str != "models/"+model {
+		return nil, fmt.Sprintf("* %s.model: %q does not match the model in the URL (models/%s)\n", at, m.Str, model)
+	}
+	if rq.Get("content.parts.0.text").Type != gjson.String {
+		return nil, fmt.Sprintf("* %s.content: content is not specified\n", at)
+	}
+	values := []float64{0.0023064255, -0.009327292, float64(i) + 0.5}
+	if d := rq.Get("outputDimensionality"); d.Exists() {
+		n := int(d.Int())
+		if n < 1 || n > 3072 {
+			return nil, fmt.Sprintf("* %s.output_dimensionality: must be between 1 and 3072\n", at)
+		}
+		for len(values) < n {
+			values = append(values, 0.1)
+		}
+		values = values[:n]
+	}
+	return values, ""
 }

@@ -15,7 +15,8 @@ import (
 // target's base_url) is URL()+"/v1"; it serves /v1/chat/completions,
 // /v1/completions and /v1/embeddings in the shapes of OpenAI's API
 // reference, streams with `data: [DONE]`, and sends the usage chunk
-// (`choices: []`) only when `stream_options.include_usage` is true.
+// (`choices: []`) only when `stream_options.include_usage` is true. It
+// also serves the Responses API, /v1/responses (see serveResponses).
 func NewOpenAI(tb testing.TB, name string) *Server {
 	return start(tb, name, serveOpenAI)
 }
@@ -56,6 +57,8 @@ func serveOpenAI(w http.ResponseWriter, r *http.Request, req *Request, step Step
 	case "/embeddings":
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAIEmbeddings(req.Body, model))
+	case "/responses":
+		serveResponses(w, r, req, step, text)
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
@@ -121,15 +124,6 @@ func streamOpenAI(w http.ResponseWriter, r *http.Request, req *Request, step Ste
 		return
 	case step.HangAtStart:
 		<-r.Context().Done()
-		return
-	case step.SSE != nil:
-		for i, piece := range step.SSE {
-			if i > 0 && (!wait(r, step.ChunkDelay) || !gate(r, step.Gate)) {
-				return
-			}
-			_, _ = w.Write([]byte(piece))
-			flush(w)
-		}
 		return
 	}
 	created := time.Now().Unix()

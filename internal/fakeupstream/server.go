@@ -74,9 +74,9 @@ type Step struct {
 	// until the client goes away.
 	HangAtStart bool
 	// SSE, when set, is the raw body of a stream (status 200, Content-Type
-	// text/event-stream): each piece is written and flushed as it is, with
-	// ChunkDelay and Gate before every piece after the first, instead of
-	// the generated events.
+	// text/event-stream), for every fake whatever its wire format: each
+	// piece is written and flushed as it is, with ChunkDelay and Gate
+	// before every piece after the first, instead of the generated answer.
 	SSE []string
 }
 
@@ -237,7 +237,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if step.RetryAfter != "" {
 		w.Header().Set("Retry-After", step.RetryAfter)
 	}
+	if step.SSE != nil && step.Status == 0 {
+		scriptedSSE(w, r, step)
+		return
+	}
 	s.handler(w, r, req, step)
+}
+
+// scriptedSSE writes a Step's raw event stream, whatever the wire format:
+// each piece written and flushed as it is, with ChunkDelay and Gate before
+// every piece after the first.
+func scriptedSSE(w http.ResponseWriter, r *http.Request, step Step) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	flush(w)
+	for i, piece := range step.SSE {
+		if i > 0 && (!wait(r, step.ChunkDelay) || !gate(r, step.Gate)) {
+			return
+		}
+		_, _ = w.Write([]byte(piece))
+		flush(w)
+	}
 }
 
 // wait sleeps d unless the client leaves first; it reports whether d passed.

@@ -17,8 +17,9 @@ import (
 // `{"error":{"code":429,"message":…,"status":"RESOURCE_EXHAUSTED","details":[…]}}`
 // (also wrapped in an array, as streamGenerateContent without alt=sse
 // sends it). The status is the upstream's, the message is kept, and the
-// status string is both type and code. Retry-After comes from the header,
-// else from a google.rpc.RetryInfo retryDelay; a google.rpc.BadRequest
+// status string is both type and code; the body is kept for Gemini
+// clients (the object, when it came wrapped in an array). Retry-After
+// comes from the header, else from a google.rpc.RetryInfo retryDelay; a google.rpc.BadRequest
 // field violation names the param.
 func parseError(resp *http.Response, body []byte) *llm.Error {
 	e := &llm.Error{
@@ -45,6 +46,13 @@ func parseError(resp *http.Response, body []byte) *llm.Error {
 		return e
 	}
 	fillError(e, obj)
+	// Gemini clients get Google's own body back unchanged.
+	e.Format = llm.FormatGemini
+	if gjson.ParseBytes(trimmed).IsObject() {
+		e.Body = trimmed
+	} else {
+		e.Body = append(append([]byte(`{"error":`), obj.Raw...), '}')
+	}
 	return e
 }
 
@@ -60,11 +68,13 @@ func streamError(obj gjson.Result) *llm.Error {
 
 // fillError reads message, status, RetryInfo and BadRequest details.
 func fillError(e *llm.Error, obj gjson.Result) {
-	e.Message = obj.Get("message").Str
+	// Cloned: obj may point into a stream reader's buffer.
+	e.Message = strings.Clone(obj.Get("message").Str)
 	if e.Message == "" {
 		e.Message = "upstream error"
 	}
 	if status := obj.Get("status").Str; status != "" {
+		status = strings.Clone(status)
 		e.Type, e.Code = status, status
 	} else {
 		e.Type, e.Code = llm.TypeForStatus(e.Status), "upstream_error"
@@ -77,7 +87,7 @@ func fillError(e *llm.Error, obj gjson.Result) {
 			}
 		case strings.HasSuffix(typ, "google.rpc.BadRequest"):
 			if f := d.Get("fieldViolations.0.field").Str; f != "" && e.Param == "" {
-				e.Param = f
+				e.Param = strings.Clone(f)
 			}
 		}
 		return true

@@ -3,6 +3,7 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -115,4 +116,53 @@ func FuzzStream(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A Gemini client's answer passes through whatever Gemini sends: without a
+// failure, the client gets exactly the upstream's events (or a JSON array
+// as events); with an error relayed midway, the upstream's events up to
+// that one; an attempt that failed before committing sent nothing.
+func FuzzRelayNative(f *testing.F) {
+	addSeeds(f, "stream/*.gemini.sse")
+	addSeeds(f, "response/*.gemini.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, ct := range []string{"text/event-stream", "application/json"} {
+			rec := httptest.NewRecorder()
+			w := stream.NewWriter(rec)
+			resp := sseResponse(body)
+			resp.Header.Set("Content-Type", ct)
+			_, err := Provider{}.RelayNative(w, resp, nativeCall(llm.OpGenerateContent, "{}", true))
+			out := rec.Body.Bytes()
+			var e *llm.Error
+			switch {
+			case err == nil && ct == "text/event-stream" && !bytes.Equal(out, rawEvents(body)):
+				t.Fatalf("events changed: %q → %q", body, out)
+			case errors.As(err, &e) && e.Relayed && ct == "text/event-stream" && !bytes.HasPrefix(rawEvents(body), out):
+				t.Fatalf("relayed error not the upstream's events: %q → %q", body, out)
+			case err != nil && !w.Committed() && len(out) > 0:
+				t.Fatalf("bytes sent by a failed, uncommitted attempt: %q", out)
+			}
+			if err == nil && ct == "application/json" {
+				for _, ev := range bytes.Split(bytes.TrimSuffix(out, []byte("\r\n\r\n")), []byte("\r\n\r\n")) {
+					if data, ok := bytes.CutPrefix(ev, []byte("data: ")); !ok || !json.Valid(data) {
+						t.Fatalf("not an event: %q", ev)
+					}
+				}
+			}
+		}
+	})
+}
+
+// rawEvents is every event of an SSE body as the reader delimits it.
+func rawEvents(body []byte) []byte {
+	r := stream.NewReader(bytes.NewReader(body), 0)
+	defer r.Release()
+	var out []byte
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			return out
+		}
+		out = append(out, ev.Raw...)
+	}
 }

@@ -1,6 +1,9 @@
 // Package gemini is the `gemini` provider: Google's Gemini API
-// (generativelanguage.googleapis.com), for clients that speak only the
-// OpenAI API.
+// (generativelanguage.googleapis.com). Gemini clients' requests
+// (generateContent, streamGenerateContent, countTokens, embedContent,
+// batchEmbedContents) pass through byte for byte (see Speaks,
+// NewNativeRequest, RelayNative); OpenAI chat and embeddings requests are
+// translated as described below.
 //
 // Requests go to `{base_url}/{api_version}/models/{model}:generateContent`,
 // `:streamGenerateContent?alt=sse` (streams) and `:batchEmbedContents`
@@ -183,4 +186,5 @@ var (
 	_ providers.Provider   = (*Provider)(nil)
 	_ providers.Configurer = (*Provider)(nil)
 	_ providers.Checker    = (*Provider)(nil)
+	_ providers.Native     = (*Provider)(nil)
 )

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -207,8 +208,20 @@ func TestReadError(t *testing.T) {
 			}
 			e := Provider{}.ReadError(resp, []byte(tt.body), chatCall(nil, false, false))
 			if e.Status != tt.status || e.Kind != llm.KindHTTP || e.Type != tt.typ || e.Code != tt.code ||
-				e.Param != tt.param || e.Message != tt.msg || e.RetryAfter != tt.retryAfter || e.Body != nil {
+				e.Param != tt.param || e.Message != tt.msg || e.RetryAfter != tt.retryAfter {
 				t.Fatalf("got %+v", e)
+			}
+			// Google's own body is kept for Gemini clients: the object
+			// itself (unwrapped from an array), none when it is not one.
+			switch {
+			case tt.name == "not JSON":
+				if e.Body != nil {
+					t.Fatalf("body kept: %s", e.Body)
+				}
+			case e.Format != llm.FormatGemini || !gjson.ValidBytes(e.Body) || !gjson.GetBytes(e.Body, "error").IsObject():
+				t.Fatalf("body %q format %q", e.Body, e.Format)
+			case tt.name != "array wrapped" && string(e.Body) != strings.TrimSpace(tt.body):
+				t.Fatalf("body changed: %q", e.Body)
 			}
 		})
 	}

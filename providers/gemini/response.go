@@ -235,7 +235,10 @@ func appendUsage(b []byte, u gjson.Result) ([]byte, llm.Usage) {
 	b = append(b, `},"completion_tokens_details":{"reasoning_tokens":`...)
 	b = strconv.AppendInt(b, thoughts, 10)
 	b = append(b, "}}"...)
-	return b, llm.Usage{PromptTokens: prompt, CompletionTokens: completion}
+	return b, llm.Usage{
+		PromptTokens: prompt, CompletionTokens: completion,
+		CacheReadTokens: u.Get("cachedContentTokenCount").Int(), ReasoningTokens: thoughts,
+	}
 }
 
 // unreadable is the failure for an answer that is not Gemini's JSON.

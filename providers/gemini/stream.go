@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -132,7 +133,7 @@ func (t *streamTranslator) frame(data []byte) ([]byte, *llm.Error) {
 	if e := doc.Get("error"); e.Exists() && e.Type != gjson.Null {
 		if !e.IsObject() {
 			return nil, &llm.Error{Status: http.StatusBadGateway, Kind: llm.KindStream,
-				Message: e.String(), Type: "upstream_error", Code: "upstream_error"}
+				Message: strings.Clone(e.String()), Type: "upstream_error", Code: "upstream_error"}
 		}
 		return nil, streamError(e)
 	}

@@ -25,7 +25,8 @@ func ParseError(resp *http.Response, body []byte) *llm.Error {
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) > 0 && trimmed[0] == '{' && gjson.ValidBytes(trimmed) {
-		e.Body = body // passed on byte for byte
+		e.Body = body // passed on byte for byte to OpenAI-format clients
+		e.Format = llm.FormatOpenAI
 		fillFromJSON(e, gjson.ParseBytes(trimmed))
 		return e
 	}

@@ -38,15 +38,26 @@ func Relay(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, e
 	return usage, err
 }
 
-// UsageOf reads an OpenAI `usage` object.
+// UsageOf reads an OpenAI `usage` object: cached prompt tokens from
+// prompt_tokens_details.cached_tokens (and cache writes from the hub's
+// cache_creation_tokens), reasoning tokens from
+// completion_tokens_details.reasoning_tokens.
 func UsageOf(u gjson.Result) llm.Usage {
 	if !u.IsObject() {
 		return llm.Usage{}
 	}
-	return llm.Usage{
+	usage := llm.Usage{
 		PromptTokens:     u.Get("prompt_tokens").Int(),
 		CompletionTokens: u.Get("completion_tokens").Int(),
 	}
+	if d := u.Get("prompt_tokens_details"); d.IsObject() {
+		usage.CacheReadTokens = d.Get("cached_tokens").Int()
+		usage.CacheWriteTokens = d.Get("cache_creation_tokens").Int()
+	}
+	if d := u.Get("completion_tokens_details"); d.IsObject() {
+		usage.ReasoningTokens = d.Get("reasoning_tokens").Int()
+	}
+	return usage
 }
 
 var (
