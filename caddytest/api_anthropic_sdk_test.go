@@ -76,9 +76,9 @@ func openAITextTurn(stream bool, text string) fakeupstream.Step {
 	}}
 }
 
-// sdkTurn runs one Messages call, streamed with the SDK's accumulation or
+// anthropicSDKTurn runs one Messages call, streamed with the SDK's accumulation or
 // not.
-func sdkTurn(t *testing.T, c anthropic.Client, params anthropic.MessageNewParams, streamed bool) *anthropic.Message {
+func anthropicSDKTurn(t *testing.T, c anthropic.Client, params anthropic.MessageNewParams, streamed bool) *anthropic.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -197,7 +197,7 @@ func TestAnthropicAPISDKToolLoop(t *testing.T) {
 					}}},
 					Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))},
 				}
-				msg := sdkTurn(t, c, params, streamed)
+				msg := anthropicSDKTurn(t, c, params, streamed)
 				if msg.StopReason != anthropic.StopReasonToolUse || msg.Role != "assistant" {
 					t.Fatalf("turn 1: stop %q: %s", msg.StopReason, msg.RawJSON())
 				}
@@ -217,7 +217,7 @@ func TestAnthropicAPISDKToolLoop(t *testing.T) {
 				result := "18°C and sunny " + randomMarker()
 				params.Messages = append(params.Messages, msg.ToParam(),
 					anthropic.NewUserMessage(anthropic.NewToolResultBlock(call.ID, result, false)))
-				msg2 := sdkTurn(t, c, params, streamed)
+				msg2 := anthropicSDKTurn(t, c, params, streamed)
 				if tc.up == nil {
 					final = result
 				} else if !tc.carries(gjson.ParseBytes(tc.up.Last().Body), result) {
