@@ -10,9 +10,23 @@ import (
 )
 
 // Allocations per request come from Go benchmarks: bench/'s own full-path
-// benchmarks (paths_test.go: the same four handlers, served in-process
-// against the same fake upstreams) fill the table; the root package's and
-// providers/anthropic's benchmarks are reported as they are.
+// benchmarks (paths_test.go: the same handlers, served in-process against
+// the same fake upstreams) fill the tables; the other packages'
+// benchmarks are reported as they are.
+
+// bodySizes are the request sizes of the body-size benchmarks: what a
+// passthrough allocates must not grow with the body beyond the one
+// request buffer.
+var bodySizes = []int{1 << 10, 64 << 10}
+
+// goBenchJobs are the Go benchmarks run: package and -bench pattern.
+var goBenchJobs = []struct{ pkg, re string }{
+	{"./bench", "."},
+	{".", "Passthrough|Mock|Anthropic"},
+	{"./providers/anthropic", "."},
+	{"./stores/memory", "."},
+	{"./stores/redis", "AdmitSettle"},
+}
 
 type goBench struct {
 	Pkg       string
@@ -21,6 +35,8 @@ type goBench struct {
 	BytesOp   float64
 	AllocsOp  float64
 	hasAllocs bool
+	// Metrics are the benchmark's own (b.ReportMetric), by unit.
+	Metrics map[string]float64
 }
 
 type goBenchRun struct {
@@ -55,6 +71,12 @@ func parseGoBench(pkg, out string) []goBench {
 				r.BytesOp = v
 			case "allocs/op":
 				r.AllocsOp, r.hasAllocs = v, true
+			case "MB/s":
+			default:
+				if r.Metrics == nil {
+					r.Metrics = map[string]float64{}
+				}
+				r.Metrics[f[i+1]] = v
 			}
 		}
 		rs = append(rs, r)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,36 +20,108 @@ import (
 // Write and parses the answer with http.ReadResponse, so the client costs
 // little next to the server under test.
 
-// buildRequest is a complete HTTP/1.1 POST of body to /v1/chat/completions.
-func buildRequest(addr string, body []byte) []byte {
+// apiPath is the path of an API's request.
+var apiPath = map[string]string{
+	apiChat:      "/v1/chat/completions",
+	apiMessages:  "/v1/messages",
+	apiResponses: "/v1/responses",
+}
+
+// buildRequest is a complete HTTP/1.1 POST of body to the API's path, with
+// the headers its SDK sends (Anthropic's anthropic-version) and extra (the
+// router key, "" for none), each "Name: value".
+func buildRequest(addr, api string, body []byte, extra ...string) []byte {
 	var b bytes.Buffer
-	b.WriteString("POST /v1/chat/completions HTTP/1.1\r\nHost: ")
+	b.WriteString("POST " + apiPath[api] + " HTTP/1.1\r\nHost: ")
 	b.WriteString(addr)
-	b.WriteString("\r\nUser-Agent: llm-router-bench\r\nContent-Type: application/json\r\nAccept: */*\r\nContent-Length: ")
+	b.WriteString("\r\nUser-Agent: llm-router-bench\r\nContent-Type: application/json\r\nAccept: */*\r\n")
+	if api == apiMessages {
+		b.WriteString("anthropic-version: 2023-06-01\r\n")
+	}
+	for _, h := range extra {
+		if h != "" {
+			b.WriteString(h + "\r\n")
+		}
+	}
+	b.WriteString("Content-Length: ")
 	b.WriteString(strconv.Itoa(len(body)))
 	b.WriteString("\r\n\r\n")
 	b.Write(body)
 	return b.Bytes()
 }
 
-// chatBody is the client's request: a short chat, streamed or not, with
-// usage asked for on streams so that every variant sends the same chunks.
+// The client's request in each API: the same short conversation (a
+// system prompt and one user message), streamed or not.
+const (
+	systemPrompt = "You are a helpful assistant."
+	userPrompt   = "Hello! Please say hello back."
+)
+
+// requestBody is the body of the API's request.
+func requestBody(api, model string, stream bool) []byte {
+	switch api {
+	case apiMessages:
+		return messagesBody(model, stream)
+	case apiResponses:
+		return responsesBody(model, stream)
+	}
+	return chatBody(model, stream)
+}
+
+// chatBody is the Chat Completions request, with usage asked for on
+// streams so that every chat variant sends the same chunks.
 func chatBody(model string, stream bool) []byte {
-	s := `{"model":"` + model + `","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello! Please say hello back."}],"temperature":0.7`
+	s := `{"model":"` + model + `","messages":[{"role":"system","content":"` + systemPrompt + `"},{"role":"user","content":"` + userPrompt + `"}],"temperature":0.7`
 	if stream {
 		s += `,"stream":true,"stream_options":{"include_usage":true}`
 	}
 	return []byte(s + "}")
 }
 
+// messagesBody is the Anthropic Messages request (max_tokens is required).
+func messagesBody(model string, stream bool) []byte {
+	s := `{"model":"` + model + `","max_tokens":1024,"system":"` + systemPrompt + `","messages":[{"role":"user","content":"` + userPrompt + `"}],"temperature":0.7`
+	if stream {
+		s += `,"stream":true`
+	}
+	return []byte(s + "}")
+}
+
+// responsesBody is the OpenAI Responses request.
+func responsesBody(model string, stream bool) []byte {
+	s := `{"model":"` + model + `","instructions":"` + systemPrompt + `","input":[{"type":"message","role":"user","content":"` + userPrompt + `"}],"max_output_tokens":1024,"temperature":0.7`
+	if stream {
+		s += `,"stream":true`
+	}
+	return []byte(s + "}")
+}
+
+// padBody pads a request body to about size bytes with a longer user
+// message (for the allocation benchmarks at two body sizes).
+func padBody(body []byte, size int) []byte {
+	i := bytes.Index(body, []byte(userPrompt))
+	if i < 0 || size <= len(body) {
+		return body
+	}
+	pad := bytes.Repeat([]byte("x"), size-len(body))
+	out := append([]byte(nil), body[:i+len(userPrompt)]...)
+	out = append(out, ' ')
+	out = append(out, pad...)
+	return append(out, body[i+len(userPrompt):]...)
+}
+
 type runSpec struct {
-	addr    string
-	req     []byte
-	stream  bool
-	conc    int
-	dur     time.Duration // run for this long (0: count mode)
-	count   int           // requests in all (count mode)
-	stagger time.Duration // spread the workers' first requests over this
+	addr   string
+	api    string // how the answers are checked (default chat)
+	req    []byte
+	stream bool
+	// wantHeader, "Name: value", must be on every answer (the cache
+	// variant's X-LLM-Cache: hit); an answer without it is an error.
+	wantHeader string
+	conc       int
+	dur        time.Duration // run for this long (0: count mode)
+	count      int           // requests in all (count mode)
+	stagger    time.Duration // spread the workers' first requests over this
 	// around is called once all connections are open, right before the
 	// first request (with "start") and right after the last answer (with
 	// "end"): the CPU counters are read there.
@@ -68,14 +141,23 @@ type runResult struct {
 
 type client struct {
 	addr string
-	conn net.Conn
-	br   *bufio.Reader
-	sr   *bufio.Reader
-	body []byte
+	api  string
+	// wantName and wantValue: a header every answer must carry.
+	wantName, wantValue string
+	conn                net.Conn
+	br                  *bufio.Reader
+	sr                  *bufio.Reader
+	body                []byte
 }
 
-func dial(addr string) (*client, error) {
-	c := &client{addr: addr}
+func dial(addr, api, wantHeader string) (*client, error) {
+	c := &client{addr: addr, api: api}
+	if c.api == "" {
+		c.api = apiChat
+	}
+	if name, value, ok := strings.Cut(wantHeader, ":"); ok {
+		c.wantName, c.wantValue = strings.TrimSpace(name), strings.TrimSpace(value)
+	}
 	return c, c.redial()
 }
 
@@ -104,11 +186,35 @@ func (c *client) close() {
 }
 
 var (
-	choicesKey = []byte(`"choices"`)
-	dataPrefix = []byte("data:")
-	doneData   = []byte("[DONE]")
-	errorData  = []byte(`{"error"`)
+	dataPrefix  = []byte("data:")
+	eventPrefix = []byte("event:")
+	doneData    = []byte("[DONE]")
+	errorData   = []byte(`{"error"`)
+	// answerKey is a key every non-streamed answer of the API has.
+	answerKey = map[string][]byte{apiChat: []byte(`"choices"`), apiMessages: []byte(`"stop_reason"`), apiResponses: []byte(`"output"`)}
+	// endEvent ends a stream of the API (chat streams end with [DONE]).
+	endEvent = map[string][]byte{apiMessages: []byte("message_stop"), apiResponses: []byte("response.completed")}
+	// errorEvents are the APIs' in-stream errors.
+	errorEvents = [][]byte{[]byte("error"), []byte("response.failed"), []byte("response.incomplete")}
+	typeKey     = []byte(`"type":"`)
 )
+
+// endWhat names the end of the API's stream, for messages.
+func endWhat(api string) string {
+	if e := endEvent[api]; e != nil {
+		return string(e)
+	}
+	return "data: [DONE]"
+}
+
+func isErrorEvent(name []byte) bool {
+	for _, e := range errorEvents {
+		if bytes.Equal(name, e) {
+			return true
+		}
+	}
+	return false
+}
 
 // one sends one request and reads its answer. lat is the latency (JSON) or
 // the time to the first data: event (stream).
@@ -152,10 +258,17 @@ func (c *client) one(req []byte, stream bool) (lat time.Duration, chunks int64, 
 		if resp.StatusCode != http.StatusOK {
 			return lat, 0, false, false, fmt.Sprintf("status %d: %.200s", resp.StatusCode, c.body)
 		}
-		if !bytes.Contains(c.body, choicesKey) {
+		if !bytes.Contains(c.body, answerKey[c.api]) {
 			return lat, 0, false, false, fmt.Sprintf("unexpected body: %.200s", c.body)
 		}
+		if why := c.checkHeader(resp); why != "" {
+			return lat, 0, false, false, why
+		}
 		return lat, 0, true, true, ""
+	}
+	if why := c.checkHeader(resp); why != "" {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return 0, 0, false, false, why
 	}
 	if c.sr == nil {
 		c.sr = bufio.NewReaderSize(resp.Body, 8<<10)
@@ -163,24 +276,41 @@ func (c *client) one(req []byte, stream bool) (lat time.Duration, chunks int64, 
 		c.sr.Reset(resp.Body)
 	}
 	first, done, bad, mid := true, false, false, false
+	var event []byte // the current event's name (event: line), if any
+	end := endEvent[c.api]
 	for {
 		line, err := c.sr.ReadSlice('\n')
-		if !mid && bytes.HasPrefix(line, dataPrefix) {
+		switch {
+		case mid:
+		case bytes.HasPrefix(line, eventPrefix):
+			event = append(event[:0], bytes.TrimSpace(line[len(eventPrefix):])...)
+		case bytes.HasPrefix(line, dataPrefix):
 			if first {
 				lat = time.Since(start)
 				first = false
 			}
 			p := bytes.TrimSpace(line[len(dataPrefix):])
-			switch {
-			case bytes.Equal(p, doneData):
-				done = true
-			case bytes.HasPrefix(p, errorData):
-				bad = true
-				why = fmt.Sprintf("error event: %.200s", p)
-				chunks++
-			default:
-				chunks++
+			if end == nil && bytes.Equal(p, doneData) {
+				done = true // [DONE] is not a chunk
+				break
 			}
+			name := event
+			switch {
+			case end == nil && bytes.HasPrefix(p, errorData):
+				name = errorEvents[0]
+			case end != nil && len(name) == 0:
+				name = typeOf(p)
+			}
+			switch {
+			case isErrorEvent(name):
+				bad = true
+				why = fmt.Sprintf("%s event: %.200s", name, p)
+			case end != nil && bytes.Equal(name, end):
+				done = true
+			}
+			chunks++
+		case len(bytes.TrimSpace(line)) == 0:
+			event = event[:0]
 		}
 		mid = err == bufio.ErrBufferFull
 		if err == nil || mid {
@@ -195,16 +325,40 @@ func (c *client) one(req []byte, stream bool) (lat time.Duration, chunks int64, 
 		return lat, chunks, true, false, why
 	}
 	if !done {
-		return lat, chunks, true, false, "stream ended without data: [DONE]"
+		return lat, chunks, true, false, "stream ended without " + endWhat(c.api)
 	}
 	return lat, chunks, true, true, ""
+}
+
+// typeOf is the "type" of an event's data (when it has no event: line).
+func typeOf(p []byte) []byte {
+	i := bytes.Index(p, typeKey)
+	if i < 0 {
+		return nil
+	}
+	p = p[i+len(typeKey):]
+	if j := bytes.IndexByte(p, '"'); j >= 0 {
+		return p[:j]
+	}
+	return nil
+}
+
+// checkHeader reports a missing wanted header.
+func (c *client) checkHeader(resp *http.Response) string {
+	if c.wantName == "" {
+		return ""
+	}
+	if got := resp.Header.Get(c.wantName); got != c.wantValue {
+		return fmt.Sprintf("%s: %q, want %q", c.wantName, got, c.wantValue)
+	}
+	return ""
 }
 
 // run is one measured run: spec.conc workers in a closed loop.
 func run(spec runSpec) (runResult, error) {
 	clients := make([]*client, spec.conc)
 	for i := range clients {
-		c, err := dial(spec.addr)
+		c, err := dial(spec.addr, spec.api, spec.wantHeader)
 		if err != nil {
 			for _, c := range clients[:i] {
 				c.close()

@@ -14,7 +14,8 @@ import (
 // endpoint (/debug/pprof/) while one chosen variant is under load: one
 // non-streamed load and one streamed (relay) load, each -profile-d long.
 // These loads are not part of the measured rounds.
-func (r *results) profile(caddy *proc, p ports, setShape func(streamShape) error, fast streamShape, reqFor func(*variant, phase) []byte) error {
+func (r *results) profile(p ports, setShape func(streamShape) error, fast streamShape,
+	specFor func(*variant, phase) runSpec, load func(*variant, runSpec) (runResult, error)) error {
 	cfg, env := r.cfg, r.env
 	type job struct{ cpu, mem bool }
 	jobs := map[*variant]*job{}
@@ -27,7 +28,7 @@ func (r *results) profile(caddy *proc, p ports, setShape func(streamShape) error
 		}
 		v := findVariant(r.vs, sel.name)
 		if v == nil {
-			return fmt.Errorf("no variant %q (use a, b, c, d or reverse_proxy, passthrough, translation, mock)", sel.name)
+			return fmt.Errorf("no variant %q (use its letter or name, see bench/README.md)", sel.name)
 		}
 		if v.Missing != "" {
 			return fmt.Errorf("variant (%s) is not measured: %s", v.Key, v.Missing)
@@ -85,7 +86,8 @@ func (r *results) profile(caddy *proc, p ports, setShape func(streamShape) error
 			}
 			done := make(chan error, 1)
 			go func() {
-				_, err := run(runSpec{addr: v.addr(), req: reqFor(v, ph), stream: ph.stream, conc: ph.conc, dur: time.Duration(secs)*time.Second + 1500*time.Millisecond})
+				ph.dur = time.Duration(secs)*time.Second + 1500*time.Millisecond
+				_, err := load(v, specFor(v, ph))
 				done <- err
 			}()
 			time.Sleep(500 * time.Millisecond) // let the load reach full concurrency

@@ -56,27 +56,50 @@ func busy(s sample) float64                   { return 100 * s.caddyCPU.Seconds(
 func pctOf(d time.Duration, s sample) float64 { return 100 * d.Seconds() / s.res.wall.Seconds() }
 func foreign(s sample) float64                { return pctOf(s.foreignCaddy, s) }
 
-func (r *results) goBenchVal(name string, allocs bool) func(string) []float64 {
-	names := map[string]string{"a": "BenchmarkReverseProxy", "b": "BenchmarkPassthrough", "c": "BenchmarkAnthropic", "d": "BenchmarkMock"}
-	return func(key string) []float64 {
-		for _, gb := range r.goBench {
-			if gb.Pkg != "./bench" {
-				continue
-			}
-			for _, res := range gb.Results {
-				if res.Name == names[key]+name && res.hasAllocs {
-					if allocs {
-						return []float64{res.AllocsOp}
-					}
-					return []float64{res.BytesOp}
-				}
+// goBenchName is each variant's full-path Go benchmark in ./bench (its
+// streamed twin has the suffix Stream).
+var goBenchName = map[string]string{
+	"a": "BenchmarkReverseProxy", "b": "BenchmarkPassthrough", "c": "BenchmarkAnthropic", "d": "BenchmarkMock",
+	"m": "BenchmarkReverseProxyMessages", "e": "BenchmarkMessagesPassthrough", "f": "BenchmarkMessagesTranslation",
+	"n": "BenchmarkReverseProxyResponses", "g": "BenchmarkResponsesPassthrough", "h": "BenchmarkResponsesTranslation",
+	"i": "BenchmarkKeysMemory", "j": "BenchmarkKeysRedis", "k": "BenchmarkTracing", "l": "BenchmarkCacheHit",
+}
+
+// goBenchResult is the result of ./bench's benchmark name.
+func (r *results) goBenchResult(name string) (goBench, bool) {
+	for _, gb := range r.goBench {
+		if gb.Pkg != "./bench" {
+			continue
+		}
+		for _, res := range gb.Results {
+			if res.Name == name && res.hasAllocs {
+				return res, true
 			}
 		}
-		return nil
+	}
+	return goBench{}, false
+}
+
+func (r *results) goBenchVal(suffix string, allocs bool) func(string) []float64 {
+	return func(key string) []float64 {
+		res, ok := r.goBenchResult(goBenchName[key] + suffix)
+		if !ok {
+			return nil
+		}
+		if allocs {
+			return []float64{res.AllocsOp}
+		}
+		return []float64{res.BytesOp}
 	}
 }
 
-func (r *results) rows() (sections []string, rows [][]row) {
+// A section is one table of a group: its title and rows.
+type section struct {
+	title string
+	rows  []row
+}
+
+func (r *results) sections() []section {
 	cfg := r.cfg
 	js := func(f func(sample) float64) func(string) []float64 { return r.per("json", f) }
 	tt := func(f func(sample) float64) func(string) []float64 { return r.per("ttfc", f) }
@@ -107,13 +130,8 @@ func (r *results) rows() (sections []string, rows [][]row) {
 			return out
 		}
 	}
-	sections = []string{
-		fmt.Sprintf("Non-streamed: %d connections, closed loop, %s per run", cfg.conc, cfg.jsonDur),
-		fmt.Sprintf("Streamed: %d content chunks per stream; TTFC with %s between upstream chunks, %d concurrent streams; relay at zero delay, %d streams per run, %d concurrent", cfg.chunks, cfg.ttfcDelay, cfg.streamConc, cfg.relayCount, cfg.streamConc),
-		fmt.Sprintf("Memory: a fresh Caddy per variant and round; %d concurrent idle streams (headers and one chunk, then held)", cfg.idle),
-	}
-	rows = [][]row{
-		{
+	return []section{
+		{fmt.Sprintf("Non-streamed: %d connections, closed loop, %s per run", cfg.conc, cfg.jsonDur), []row{
 			{label: "**Caddy CPU µs / request**", format: "**%.1f**", vals: js(cpuPer), cmp: "ratio"},
 			{label: "requests/s", format: "%.0f", vals: js(func(s sample) float64 { return float64(s.res.requests) / s.res.wall.Seconds() }), cmp: "ratio"},
 			{label: "latency p50 (ms)", format: "%.2f", vals: js(func(s sample) float64 { return ms(pct(s.res.lat, 50)) }), cmp: "ratio"},
@@ -121,27 +139,27 @@ func (r *results) rows() (sections []string, rows [][]row) {
 			{label: "allocs / request (Go benchmark)", format: "%.0f", vals: r.goBenchVal("", true), cmp: "ratio"},
 			{label: "bytes / request (Go benchmark)", format: "%.0f", vals: r.goBenchVal("", false), cmp: "ratio"},
 			{label: "Caddy CPU busy (%)", format: "%.0f", vals: js(busy)},
-			{label: "load generator + fake upstreams busy (%)", format: "%.0f", vals: js(func(s sample) float64 { return pctOf(s.loadCPU, s) })},
+			{label: "load generator + fake upstreams (+ Redis) busy (%)", format: "%.0f", vals: js(func(s sample) float64 { return pctOf(s.loadCPU, s) })},
 			{label: "other processes on Caddy's CPU (%)", format: "%.0f", vals: js(foreign)},
 			{label: "upstream connections opened per run", format: "%.0f", vals: js(func(s sample) float64 { return float64(s.upConns) })},
 			{label: "errors / requests", text: countText([]string{"json"}, func(s sample) int { return s.res.errors }, func(s sample) int { return s.res.requests + s.res.errors })},
-		},
-		{
+		}},
+		{fmt.Sprintf("Streamed: %d content chunks per stream; TTFC with %s between upstream chunks, %d concurrent streams; relay at zero delay, %d streams per run, %d concurrent", cfg.chunks, cfg.ttfcDelay, cfg.streamConc, cfg.relayCount, cfg.streamConc), []row{
 			{label: "**Caddy CPU µs / stream** (relay)", format: "**%.1f**", vals: rl(cpuPer), cmp: "ratio"},
-			{label: "relay chunks/s", format: "%.0f", vals: rl(func(s sample) float64 { return float64(s.res.chunks) / s.res.wall.Seconds() }), cmp: "ratio"},
-			{label: "relay chunks per Caddy CPU-second", format: "%.0f", vals: rl(func(s sample) float64 { return float64(s.res.chunks) / s.caddyCPU.Seconds() }), cmp: "ratio"},
-			{label: "chunks / stream received", format: "%.1f", vals: rl(func(s sample) float64 { return float64(s.res.chunks) / float64(max(s.res.streams, 1)) })},
-			{label: "time to first chunk p50 (ms)", format: "%.2f", vals: tt(func(s sample) float64 { return ms(pct(s.res.lat, 50)) }), cmp: "diff"},
-			{label: "time to first chunk p99 (ms)", format: "%.2f", vals: tt(func(s sample) float64 { return ms(pct(s.res.lat, 99)) }), cmp: "diff"},
+			{label: "relay events/s", format: "%.0f", vals: rl(func(s sample) float64 { return float64(s.res.chunks) / s.res.wall.Seconds() }), cmp: "ratio"},
+			{label: "relay events per Caddy CPU-second", format: "%.0f", vals: rl(func(s sample) float64 { return float64(s.res.chunks) / s.caddyCPU.Seconds() }), cmp: "ratio"},
+			{label: "events / stream received", format: "%.1f", vals: rl(func(s sample) float64 { return float64(s.res.chunks) / float64(max(s.res.streams, 1)) })},
+			{label: "time to first event p50 (ms)", format: "%.2f", vals: tt(func(s sample) float64 { return ms(pct(s.res.lat, 50)) }), cmp: "diff"},
+			{label: "time to first event p99 (ms)", format: "%.2f", vals: tt(func(s sample) float64 { return ms(pct(s.res.lat, 99)) }), cmp: "diff"},
 			{label: "allocs / stream (Go benchmark)", format: "%.0f", vals: r.goBenchVal("Stream", true), cmp: "ratio"},
 			{label: "bytes / stream (Go benchmark)", format: "%.0f", vals: r.goBenchVal("Stream", false), cmp: "ratio"},
 			{label: "Caddy CPU busy in relay (%)", format: "%.0f", vals: rl(busy)},
-			{label: "load generator + fake upstreams busy in relay (%)", format: "%.0f", vals: rl(func(s sample) float64 { return pctOf(s.loadCPU, s) })},
+			{label: "load generator + fake upstreams (+ Redis) busy in relay (%)", format: "%.0f", vals: rl(func(s sample) float64 { return pctOf(s.loadCPU, s) })},
 			{label: "other processes on Caddy's CPU in relay (%)", format: "%.0f", vals: rl(foreign)},
 			{label: "upstream connections opened per relay run", format: "%.0f", vals: rl(func(s sample) float64 { return float64(s.upConns) })},
-			{label: "incomplete streams (no `data: [DONE]`)", text: countText([]string{"ttfc", "relay"}, func(s sample) int { return s.res.incomplete }, func(s sample) int { return s.res.streams })},
-		},
-		{
+			{label: "incomplete streams (no end event)", text: countText([]string{"ttfc", "relay"}, func(s sample) int { return s.res.incomplete }, func(s sample) int { return s.res.streams })},
+		}},
+		{fmt.Sprintf("Memory: a fresh Caddy per variant and round; %d concurrent idle streams (headers and one event, then held)", cfg.idle), []row{
 			{label: "**memory per open stream (KiB)**", format: "**%.1f**", vals: idle(func(m memSample) float64 { return float64(m.open-m.base) / 1024 / float64(m.opened) }), cmp: "ratio"},
 			{label: fmt.Sprintf("RSS with %d idle streams (MiB)", cfg.idle), format: "%.1f", vals: idle(func(m memSample) float64 { return mib(m.open) }), cmp: "ratio"},
 			{label: "idle streams opened / asked", text: func(key string) string {
@@ -162,18 +180,36 @@ func (r *results) rows() (sections []string, rows [][]row) {
 				}
 				return out
 			}, cmp: "ratio"},
-		},
+		}},
 	}
-	return sections, rows
 }
 
-// cmpVal is the ratio or difference of variant key to (a), paired by round.
-func cmpVal(rw row, key string) (float64, bool) {
-	a, v := rw.vals("a"), rw.vals(key)
-	n := min(len(a), len(v))
-	if n == 0 {
+// findRow is the row whose label contains label.
+func (r *results) findRow(label string) row {
+	for _, sec := range r.sections() {
+		for _, rw := range sec.rows {
+			if strings.Contains(rw.label, label) {
+				return rw
+			}
+		}
+	}
+	panic("no row " + label)
+}
+
+// cmpVal is the ratio or difference of variant key to variant base, paired
+// by round.
+func cmpVal(rw row, key, base string) (float64, bool) {
+	xs := pairs(rw, key, base)
+	if len(xs) == 0 {
 		return 0, false
 	}
+	return median(xs), true
+}
+
+// pairs are the per-round ratios (or differences) of key to base.
+func pairs(rw row, key, base string) []float64 {
+	a, v := rw.vals(base), rw.vals(key)
+	n := min(len(a), len(v))
 	var xs []float64
 	for i := 0; i < n; i++ {
 		switch rw.cmp {
@@ -185,10 +221,7 @@ func cmpVal(rw row, key string) (float64, bool) {
 			xs = append(xs, v[i]-a[i])
 		}
 	}
-	if len(xs) == 0 {
-		return 0, false
-	}
-	return median(xs), true
+	return xs
 }
 
 func (r *results) cell(rw row, v *variant) string {
@@ -199,34 +232,124 @@ func (r *results) cell(rw row, v *variant) string {
 		if s := rw.text(v.Key); s != "" {
 			return s
 		}
-		return "missing"
+		return "—"
 	}
 	xs := rw.vals(v.Key)
 	if len(xs) == 0 {
 		if strings.Contains(rw.label, "Go benchmark") && len(r.goBench) == 0 {
 			return "not run"
 		}
-		return "missing"
+		return "—"
 	}
 	return fmt.Sprintf(rw.format, median(xs))
 }
 
-func (r *results) cmpCell(rw row, v *variant) string {
+func (r *results) cmpCell(rw row, v *variant, base string) string {
 	if rw.cmp == "" || v.Missing != "" {
 		return ""
 	}
-	x, ok := cmpVal(rw, v.Key)
+	x, ok := cmpVal(rw, v.Key, base)
 	if !ok {
-		if strings.Contains(rw.label, "Go benchmark") && len(r.goBench) == 0 {
-			return ""
-		}
-		return "missing"
+		return "—"
 	}
-	if rw.cmp == "diff" {
+	return fmtCmp(rw.cmp, x)
+}
+
+func fmtCmp(cmp string, x float64) string {
+	if cmp == "diff" {
 		return fmt.Sprintf("%+.2f ms", x)
 	}
 	return fmt.Sprintf("%.2f×", x)
 }
+
+// group is a detail table: variants against the first one.
+type group struct {
+	title string
+	keys  []string
+	// memory: the group's variants have memory figures.
+	memory bool
+}
+
+var groups = []group{
+	{"Chat Completions (issue 5)", []string{"a", "b", "c", "d"}, true},
+	{"Anthropic Messages (issue 9)", []string{"m", "e", "f"}, false},
+	{"OpenAI Responses (issue 9)", []string{"n", "g", "h"}, false},
+	{"Router keys and tracing (issues 10, 11)", []string{"a", "b", "i", "j", "k"}, false},
+	{"Response cache (issue 12)", []string{"a", "b", "l"}, false},
+}
+
+// writeGroup writes a group's tables; variants not selected are left out.
+func (r *results) writeGroup(w func(string, ...any), g group) {
+	var vs []*variant
+	for _, k := range g.keys {
+		if v := variantByKey(r.vs, k); v != nil && v.Missing != "not selected (-variants)" {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) < 2 {
+		return
+	}
+	base := vs[0].Key
+	var head, sep strings.Builder
+	head.WriteString("| figure |")
+	sep.WriteString("|---|")
+	for _, v := range vs {
+		fmt.Fprintf(&head, " (%s) %s |", v.Key, v.Title)
+		sep.WriteString("---:|")
+		if v.Key != base {
+			fmt.Fprintf(&head, " (%s)/(%s) |", v.Key, base)
+			sep.WriteString("---:|")
+		}
+	}
+	w("### %s\n\n", g.title)
+	for _, sec := range r.sections() {
+		if strings.HasPrefix(sec.title, "Memory") && !g.memory {
+			continue
+		}
+		w("%s\n\n%s\n%s\n", sec.title, head.String(), sep.String())
+		for _, rw := range sec.rows {
+			w("| %s |", rw.label)
+			for _, v := range vs {
+				w(" %s |", r.cell(rw, v))
+				if v.Key != base {
+					w(" %s |", r.cmpCell(rw, v, base))
+				}
+			}
+			w("\n")
+		}
+		w("\n")
+	}
+}
+
+// writeSummary writes one line per variant: the headline figures against
+// reverse_proxy with the same inbound API.
+func (r *results) writeSummary(w func(string, ...any)) {
+	cpuJ, cpuS, ttfc := r.findRow("CPU µs / request"), r.findRow("CPU µs / stream"), r.findRow("first event p50")
+	aJ, aS := r.findRow("allocs / request"), r.findRow("allocs / stream")
+	w("| variant | API | against | CPU µs / request | × | CPU µs / stream | × | TTFC p50 added | allocs / request | allocs / stream |\n")
+	w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, v := range r.vs {
+		if v.Missing == "not selected (-variants)" {
+			continue
+		}
+		against := "—"
+		if v.Base != "" {
+			against = "(" + v.Base + ")"
+		}
+		cm := func(rw row) string {
+			if v.Base == "" {
+				return ""
+			}
+			return r.cmpCell(rw, v, v.Base)
+		}
+		plain := func(rw row) string { return strings.Trim(r.cell(rw, v), "*") }
+		w("| (%s) %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.Key, v.Title, apiTitle[v.API], against,
+			plain(cpuJ), cm(cpuJ), plain(cpuS), cm(cpuS), cm(ttfc), plain(aJ), plain(aS))
+	}
+	w("\n")
+}
+
+var apiTitle = map[string]string{apiChat: "Chat Completions", apiMessages: "Messages", apiResponses: "Responses"}
 
 func (r *results) markdown() string {
 	cfg, env := r.cfg, r.env
@@ -242,120 +365,42 @@ func (r *results) markdown() string {
 	}
 	w("- Date: %s (took %s)\n", r.started.Format("2006-01-02 15:04 MST"), r.took.Round(time.Second))
 	w("- Command: `%s` (from the module root)\n", cmdline)
-	w("- Machine: %d CPUs (nproc), %s, Linux %s\n", env.nproc, env.cpuModel, env.kernel)
-	w("- Go: %s; Caddy: %s; commit: %s\n", env.goVersion, firstLine(env.caddyVer), orUnknown(env.commit))
+	w("- Machine: %d CPUs (nproc), %s, Linux %s; load average (1 min) during the run: %s\n", env.nproc, env.cpuModel, env.kernel, r.loadText())
+	w("- Go: %s; Caddy: %s; commit: %s", env.goVersion, firstLine(env.caddyVer), orUnknown(env.commit))
+	if env.redisVer != "" {
+		w("; %s", env.redisVer)
+	}
+	w("\n")
 	if tasksetPath != "" {
-		w("- Pinning (taskset): load generator and fake upstreams on CPU %d, Caddy on CPU %d\n", env.loadCPU, env.caddyCPU)
+		w("- Pinning (taskset): load generator, fake upstreams and redis-server on CPU %d, Caddy on CPU %d\n", env.loadCPU, env.caddyCPU)
 	} else {
 		w("- Pinning: **none** (taskset missing or one CPU)\n")
 	}
-	w("- %d interleaved round%s (a b c d a b c d …); each cell is the median over rounds; the ×/ms columns are the median over rounds of the variant against (a) in the same round\n", cfg.rounds, plural(cfg.rounds))
-	w("- One Caddy process with the four sites for the throughput and latency runs; access logs off\n\n")
+	w("- %d interleaved round%s (every variant in turn, then again); each cell is the median over rounds; the ×/ms columns are the median over rounds of the variant against its baseline in the same round\n", cfg.rounds, plural(cfg.rounds))
+	w("- One Caddy process with every site for the throughput and latency runs; access logs off\n")
+	w("- Baselines: (a), (m), (n) are reverse_proxy with the Chat Completions, Messages and Responses request; each router variant is compared with the one of its inbound API. The variants are described in bench/README.md\n\n")
 
-	var head, sep strings.Builder
-	head.WriteString("| figure |")
-	sep.WriteString("|---|")
-	for _, v := range r.vs {
-		fmt.Fprintf(&head, " (%s) %s |", v.Key, v.Name)
-		sep.WriteString("---:|")
-		if v.Key != "a" {
-			fmt.Fprintf(&head, " (%s)/(a) |", v.Key)
-			sep.WriteString("---:|")
-		}
-	}
-	sections, rows := r.rows()
-	for i, sec := range sections {
-		w("### %s\n\n%s\n%s\n", sec, head.String(), sep.String())
-		for _, rw := range rows[i] {
-			w("| %s |", rw.label)
-			for _, v := range r.vs {
-				w(" %s |", r.cell(rw, v))
-				if v.Key != "a" {
-					w(" %s |", r.cmpCell(rw, v))
-				}
-			}
-			w("\n")
-		}
-		w("\n")
-	}
+	w("## Summary\n\n")
+	r.writeSummary(w)
 	var missing []string
 	for _, v := range r.vs {
-		if v.Missing != "" {
+		if v.Missing != "" && v.Missing != "not selected (-variants)" {
 			missing = append(missing, fmt.Sprintf("(%s) %s: %s", v.Key, v.Name, v.Missing))
 		}
 	}
 	if len(missing) > 0 {
 		w("¹ not measured — %s\n\n", strings.Join(missing, "; "))
 	}
+	r.writeTargets(w)
+	r.writeKeysAndTracing(w)
+	r.writeBodySizes(w)
 
-	w("## Targets (issue 5)\n\n| target | measured | met |\n|---|---:|:---:|\n")
-	_, rws := r.rows()
-	find := func(label string) row {
-		for _, sec := range rws {
-			for _, rw := range sec {
-				if strings.Contains(rw.label, label) {
-					return rw
-				}
-			}
-		}
-		panic("no row " + label)
+	w("## Details\n\n")
+	for _, g := range groups {
+		r.writeGroup(w, g)
 	}
-	target := func(desc, label, key string, ok func(float64) bool) {
-		v := findVariant(r.vs, key)
-		if v.Missing != "" {
-			w("| %s | not measured | — |\n", desc)
-			return
-		}
-		rw := find(label)
-		x, has := cmpVal(rw, key)
-		if !has {
-			w("| %s | missing | — |\n", desc)
-			return
-		}
-		m := "no"
-		if ok(x) {
-			m = "yes"
-		}
-		w("| %s | %s | %s |\n", desc, r.cmpCell(rw, v), m)
-	}
-	le := func(t float64) func(float64) bool { return func(x float64) bool { return x <= t } }
-	target("(b) passthrough CPU µs/request ≤ 1.10× reverse_proxy, non-streamed", "CPU µs / request", "b", le(1.10))
-	target("(b) passthrough CPU µs/request ≤ 1.10× reverse_proxy, streamed", "CPU µs / stream", "b", le(1.10))
-	target("(c) translation CPU µs/request ≤ 1.5× reverse_proxy, non-streamed", "CPU µs / request", "c", le(1.5))
-	target("(c) translation CPU µs/request ≤ 1.5× reverse_proxy, streamed", "CPU µs / stream", "c", le(1.5))
-	target("(b) added time to first chunk p50 ≤ 1 ms", "first chunk p50", "b", le(1))
-	target("(c) added time to first chunk p50 ≤ 1 ms", "first chunk p50", "c", le(1))
-	relay := func(desc, key string) {
-		v := findVariant(r.vs, key)
-		if v.Missing != "" {
-			w("| %s | not measured | — |\n", desc)
-			return
-		}
-		wall, ok1 := cmpVal(find("relay chunks/s"), key)
-		capa, ok2 := cmpVal(find("chunks per Caddy CPU-second"), key)
-		if !ok1 || !ok2 {
-			w("| %s | missing | — |\n", desc)
-			return
-		}
-		w("| %s | %.2f× (per Caddy CPU-second %.2f×) | %s |\n", desc, wall, capa, yesNo(min(wall, capa) >= 0.9))
-	}
-	relay("(b) relay chunks/s ≥ 0.9× reverse_proxy²", "b")
-	relay("(c) relay chunks/s ≥ 0.9× reverse_proxy²", "c")
-	target("(b) memory per open stream ≤ 1.25× reverse_proxy", "memory per open stream", "b", le(1.25))
-	target("(c) memory per open stream ≤ 1.25× reverse_proxy", "memory per open stream", "c", le(1.25))
-	inc, all := 0, 0
-	for _, v := range r.vs {
-		for _, ph := range []string{"ttfc", "relay"} {
-			for _, s := range r.samples(ph, v.Key) {
-				inc += s.res.incomplete
-				all += s.res.streams
-			}
-		}
-	}
-	w("| 0 incomplete streams (all variants) | %d / %d | %s |\n\n", inc, all, yesNo(inc == 0 && all > 0))
-	w("² met when both the wall-clock ratio and the ratio of chunks per Caddy CPU-second are ≥ 0.9: on 2 CPUs the load generator and the fake upstream can saturate their CPU before Caddy does (see the busy rows), and then wall-clock chunks/s measures them, not Caddy.\n\n")
-	if cfg.quick || cfg.rounds < 5 {
-		w("These verdicts come from a smoke run and prove nothing.\n\n")
+	if len(missing) > 0 {
+		w("¹ not measured — %s\n\n", strings.Join(missing, "; "))
 	}
 
 	notes := append([]string(nil), env.notes...)
@@ -368,11 +413,15 @@ func (r *results) markdown() string {
 		w("\n")
 	}
 
-	w("## Go benchmarks\n\nThe allocation rows above come from `./bench` (paths_test.go: each variant's handler provisioned from the same Caddyfile lines and served in-process against the same fake upstream, run in a child process so that only the handler's allocations count; %d-chunk streams). All Go benchmarks run, as they are (the root package's use an in-process upstream, whose allocations are counted too):\n\n", goBenchChunks)
-	w("| package | benchmark | ns/op | B/op | allocs/op |\n|---|---|---:|---:|---:|\n")
+	w("## Go benchmarks\n\nThe allocation figures above come from `./bench` (paths_test.go: each variant's handler provisioned from the same Caddyfile lines and served in-process against the same fake upstreams, run in a child process so that only the handler's allocations count; %d-chunk streams). All Go benchmarks run, as they are (the root package's use an in-process upstream, whose allocations are counted too):\n\n", goBenchChunks)
+	w("| package | benchmark | ns/op | B/op | allocs/op | other |\n|---|---|---:|---:|---:|---|\n")
 	for _, gb := range r.goBench {
 		for _, res := range gb.Results {
-			w("| `%s` | %s | %.0f | %.0f | %.0f |\n", gb.Pkg, res.Name, res.NsOp, res.BytesOp, res.AllocsOp)
+			var other []string
+			for _, unit := range sortedKeys(res.Metrics) {
+				other = append(other, fmt.Sprintf("%.2f %s", res.Metrics[unit], unit))
+			}
+			w("| `%s` | %s | %.0f | %.0f | %.0f | %s |\n", gb.Pkg, res.Name, res.NsOp, res.BytesOp, res.AllocsOp, strings.Join(other, ", "))
 		}
 	}
 	w("\n")
@@ -398,6 +447,27 @@ func (r *results) markdown() string {
 	}
 	w("See bench/README.md for what each figure means and how it is measured.\n")
 	return b.String()
+}
+
+func sortedKeys(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// loadText sums up the load-average samples.
+func (r *results) loadText() string {
+	if len(r.load) == 0 {
+		return "unknown"
+	}
+	lo, hi := r.load[0], r.load[0]
+	for _, x := range r.load {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return fmt.Sprintf("%.2f at the start, median %.2f, range %.2f–%.2f over %d samples (start, after the Go benchmarks and every round)", r.load[0], median(r.load), lo, hi, len(r.load))
 }
 
 // autoNotes are warnings drawn from the samples.
