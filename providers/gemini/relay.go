@@ -223,7 +223,7 @@ func relayArray(w llm.ResponseWriter, resp *http.Response, body []byte) (llm.Usa
 			finished = true
 		}
 		out = append(out, "data: "...)
-		out = appendCompact(out, v.Raw)
+		out = llm.AppendCompact(out, v.Raw)
 		out = append(out, sseFrameEnd...)
 		return failure == nil
 	}
