@@ -22,7 +22,7 @@ var ErrStreamCut = errors.New("upstream closed the stream before it finished")
 // unchanged (read whole first, so a failure while reading it can still be
 // retried), an event stream event by event (see relayStream).
 func Relay(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	if c.Stream && providers.IsEventStream(resp.Header) {
+	if c.Stream && stream.IsEventStream(resp.Header) {
 		return relayStream(w, resp, c)
 	}
 	buf, err := llm.ReadAll(resp.Body, resp.ContentLength, c.MaxResponseBody)
