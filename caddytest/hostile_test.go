@@ -121,10 +121,10 @@ func TestHostileAzureTraversal(t *testing.T) {
 // credentials it received: in headers, in a JSON body (raw and
 // JSON-escaped), and in a text body where the key crosses the 200-byte
 // mark that messages used to be cut at.
-func echoUpstream(t *testing.T, mode *atomic.Value) *httptest.Server {
+func echoUpstream(t *testing.T, mode *atomic.Value, alsoEcho ...string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		extra := r.Header.Get("Helicone-Auth")
+		extra := r.Header.Get("Helicone-Auth") + " " + strings.Join(alsoEcho, " ")
 		w.Header().Set("X-Echo-Key", key)
 		w.Header().Set("X-Request-Id", "req-"+extra)
 		w.Header().Set("Retry-After", "0")
@@ -159,18 +159,30 @@ func echoUpstream(t *testing.T, mode *atomic.Value) *httptest.Server {
 func TestHostileSecretsNeverLeak(t *testing.T) {
 	const apiKey = "sk-live-abcdefghijklmnopqrstuvwxyz0123456789"
 	const headerSecret = "Bearer hel-secret/0123456789abcdef"
+	const otherKey = "sk-ant-other-target-key-0987654321zyxw"
+	const otherHeader = "gw-secret-header-value-55555"
 	t.Setenv("LEAK_API_KEY", apiKey)
 	t.Setenv("LEAK_HEADER", headerSecret)
 	mode := &atomic.Value{}
-	up := echoUpstream(t, mode)
+	up := echoUpstream(t, mode, otherKey, otherHeader)
+	// A second target's secrets, which the first target's upstream also
+	// echoes (a shared proxy in between): every secret of the config is
+	// scrubbed, whichever target answered.
 	logPath := loadLogged(t, router(fmt.Sprintf(`target leaky {
 		base_url %s
 		api_key {env.LEAK_API_KEY}
 		header Helicone-Auth "{env.LEAK_HEADER}"
+		models gpt-*
+	}
+	target other {
+		provider anthropic
+		api_key %s
+		header X-Gateway-Auth %s
+		models claude-*
 	}
 	retries 0
-	cooldown 1 1m`, up.URL)))
-	secrets := []string{apiKey, headerSecret, "hel-secret/0123456789abcdef", apiKey[:24], `hel-secret\/0123456789`}
+	cooldown 1 1m`, up.URL, otherKey, otherHeader)))
+	secrets := []string{apiKey, headerSecret, "hel-secret/0123456789abcdef", apiKey[:24], `hel-secret\/0123456789`, otherKey, otherHeader}
 	check := func(what string, b []byte) {
 		t.Helper()
 		s := string(b)
