@@ -268,3 +268,31 @@ func TestCaddyfileAdapts(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundOrder: every variant has its place, pairs are neighbours, and
+// even rounds run backwards.
+func TestRoundOrder(t *testing.T) {
+	keys := func(vs []*variant) string {
+		var b strings.Builder
+		for _, v := range vs {
+			b.WriteString(v.Key)
+		}
+		return b.String()
+	}
+	vs := allVariants()
+	if got := keys(roundOrder(vs, 1)); got != measureOrder {
+		t.Errorf("round 1: %s, want %s", got, measureOrder)
+	}
+	rev := []byte(measureOrder)
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	if got := keys(roundOrder(vs, 2)); got != string(rev) {
+		t.Errorf("round 2: %s, want %s", got, rev)
+	}
+	for _, v := range vs {
+		if v.Base != "" && strings.Index(measureOrder, v.Base) > strings.Index(measureOrder, v.Key) {
+			t.Errorf("(%s) runs before its baseline (%s) in odd rounds", v.Key, v.Base)
+		}
+	}
+}

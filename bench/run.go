@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -340,7 +341,7 @@ func benchmark(cfg *config) error {
 			if r.runs[ph.name] == nil {
 				r.runs[ph.name] = map[string][]sample{}
 			}
-			for _, v := range active() {
+			for _, v := range roundOrder(active(), round) {
 				s, err := measure(ph, v, caddy.pid)
 				if err != nil {
 					return fmt.Errorf("round %d %s (%s): %v", round, ph.name, v.Key, err)
@@ -431,6 +432,26 @@ func benchmark(cfg *config) error {
 	fmt.Println(md)
 	logf("wrote %s", out)
 	return nil
+}
+
+// measureOrder puts each variant next to the one it is compared with, so
+// that the two runs of a pair are seconds apart: the baselines first, the
+// keyed, tracing and cache variants right after (b).
+const measureOrder = "abijklcdmefngh"
+
+// roundOrder is the order of the variants in a round: measureOrder, and
+// reversed every other round, so that a drift of the machine's load during
+// a round favours neither side of a pair over the rounds.
+func roundOrder(vs []*variant, round int) []*variant {
+	out := append([]*variant(nil), vs...)
+	sort.SliceStable(out, func(i, j int) bool {
+		oi, oj := strings.Index(measureOrder, out[i].Key), strings.Index(measureOrder, out[j].Key)
+		if round%2 == 0 {
+			return oi > oj
+		}
+		return oi < oj
+	})
+	return out
 }
 
 // smoke sends each of the variant's requests once, non-streamed and
