@@ -237,6 +237,11 @@ func (x *exchange) supported(m member) bool {
 	if _, e := x.req.Hub(); e != nil {
 		if x.unsupported == nil {
 			x.unsupported = e
+			if x.req.Op.Media() {
+				// Passed through only: name the target and the endpoint.
+				x.unsupported = llm.Unsupported(m.target.Name, x.req.Op.String(), "its provider does not serve this endpoint")
+				x.unsupported.Param = "model"
+			}
 		}
 		return false
 	}
@@ -430,7 +435,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}
-	if e := unexpectedAnswer(t, resp, x.req.Stream); e != nil {
+	if e := unexpectedAnswer(t, resp, call.Op, x.req.Stream); e != nil {
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}

@@ -54,6 +54,11 @@ type Route struct {
 	// Stream is set when the path asks for a stream (Gemini's
 	// streamGenerateContent).
 	Stream bool
+	// Form is set when the operation takes multipart/form-data bodies
+	// (uploads: OpenAI's image edits, transcriptions, translations). For
+	// a request whose Content-Type says so, the router skips its JSON
+	// checks and Parse reads the form.
+	Form bool
 }
 
 // Encoder is the client side of one request as a provider sees it: what is
