@@ -13,6 +13,7 @@ import (
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/keys"
 	"github.com/llmrouter/caddy-llm-router/llm"
+	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
 	"github.com/llmrouter/caddy-llm-router/stores"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -65,6 +66,9 @@ type exchange struct {
 	// noneQualified: no member of the requested model met its `when`
 	// conditions
 	noneQualified bool
+	// abort: a committed answer that is not an event stream failed
+	// midway; the connection is cut once the request is accounted for.
+	abort bool
 }
 
 // verdict tells the candidate loop whether the request was answered.
@@ -128,6 +132,10 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	x.startTracing()
 	x.run(g)
 	x.finish()
+	if x.abort {
+		_ = x.w.Flush()
+		panic(http.ErrAbortHandler) // as the reverse proxy does; no log from net/http
+	}
 }
 
 // run tries the candidates: the group's in its strategy's order, then each
@@ -485,6 +493,13 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.last = e
 	recordAttempt(t.Name, outcomeOf(e))
 	t.state.Failure(x.h.cooldownN, x.h.cooldownD, now())
+	if !providers.IsEventStream(x.w.Header()) {
+		// A body that is not an event stream (audio being relayed) has
+		// no room for an error: the connection is cut instead, so the
+		// client sees the answer is incomplete.
+		x.abort = true
+		return true, nil
+	}
 	x.writeStreamError(e)
 	return true, nil
 }

@@ -78,6 +78,14 @@ func serveMedia(w http.ResponseWriter, r *http.Request, req *Request, step Step,
 			imageAnswer(w, r, step, "image_generation", doc.Get("stream").Bool(), int(doc.Get("n").Int()))
 		}
 	case "/images/edits":
+		if ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); ct == "application/json" {
+			// The JSON form: images by URL or file id.
+			doc, ok := jsonBody(w, req, "prompt", "images")
+			if ok {
+				imageAnswer(w, r, step, "image_edit", doc.Get("stream").Bool(), 1)
+			}
+			return true
+		}
 		form, ok := formBody(w, r, req, "prompt")
 		if !ok {
 			return true
@@ -225,8 +233,8 @@ func imageAnswer(w http.ResponseWriter, r *http.Request, step Step, kind string,
 
 // speechAnswer writes the audio in pieces as it is "generated" (chunked,
 // flushed), or with `stream_format` sse as speech.audio.delta events and a
-// speech.audio.done with the usage. DropAfter cuts the audio after that
-// many pieces.
+// speech.audio.done with the usage. DropAtStart cuts the connection after
+// the status line, DropAfter after that many pieces of audio.
 func speechAnswer(w http.ResponseWriter, r *http.Request, step Step, doc gjson.Result, azure bool) {
 	audio := FakeSpeech(doc.Get("input").String())
 	const piece = 16 << 10
@@ -257,6 +265,11 @@ func speechAnswer(w http.ResponseWriter, r *http.Request, step Step, doc gjson.R
 	}
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(http.StatusOK)
+	if step.DropAtStart {
+		flush(w)
+		drop(w)
+		return
+	}
 	for i, n := 0, 0; i < len(audio); i, n = i+piece, n+1 {
 		if step.DropAfter > 0 && n == step.DropAfter {
 			drop(w)
