@@ -691,6 +691,12 @@ func TestMediaBadUploads(t *testing.T) {
 			t.Errorf("%s: param %q", name, p)
 		}
 	}
+	// Only the upload endpoints take uploads.
+	form := "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\ntts-1\r\n--b--\r\n"
+	for _, path := range []string{"/v1/audio/speech", "/v1/images/generations", "/v1/moderations", "/v1/chat/completions"} {
+		r := send(t, context.Background(), http.MethodPost, path, form, "Content-Type", "multipart/form-data; boundary=b")
+		expectError(t, r, 400, "invalid_request")
+	}
 	if up.Count() != 0 {
 		t.Fatalf("%d bad uploads forwarded", up.Count())
 	}
