@@ -4,6 +4,7 @@ package llmrouter
 // module: importing the root package registers them all, as caddy-l4's
 // imports.go does.
 import (
+	_ "github.com/llmrouter/caddy-llm-router/apis/anthropic"
 	_ "github.com/llmrouter/caddy-llm-router/apis/gemini"
 	_ "github.com/llmrouter/caddy-llm-router/apis/openai"
 	_ "github.com/llmrouter/caddy-llm-router/apis/responses"

@@ -48,7 +48,7 @@ func (t *Target) serves(model string) bool {
 		return true
 	}
 	for _, p := range t.patterns {
-		if p.match(model) {
+		if p.Match(model) {
 			return true
 		}
 	}
@@ -59,7 +59,7 @@ func (t *Target) serves(model string) bool {
 // price returns the first price whose pattern matches the upstream model.
 func (t *Target) price(model string) (compiledPrice, bool) {
 	for _, p := range t.prices {
-		if p.pattern.match(model) {
+		if p.pattern.Match(model) {
 			return p, true
 		}
 	}

@@ -11,13 +11,15 @@ import (
 )
 
 // NewAnthropic starts a fake Anthropic Messages API. Its base URL (for a
-// target's base_url) is URL; it serves POST /v1/messages in the shapes of
+// target's base_url) is URL; it serves POST /v1/messages/count_tokens
+// (`{"input_tokens": FakeCountTokens}`) and POST /v1/messages in the shapes of
 // Anthropic's API reference: a message as JSON, or with `"stream": true`
 // the named SSE events (message_start, content_block_start/delta/stop,
 // ping, message_delta, message_stop). It requires `x-api-key`,
 // `anthropic-version` and `max_tokens`, and answers failures in
 // Anthropic's error shape (529 overloaded_error for Status 529). A Step's
-// ErrorAfter sends an in-stream `event: error` (overloaded_error).
+// ErrorAfter sends an in-stream `event: error` (overloaded_error); its Body
+// (status 0) is the raw answer, its SSE the raw event stream.
 //
 // When the request has tools (and tool_choice is not "none") and does not
 // end with tool results, the answer calls them: the named tool of a
@@ -32,7 +34,8 @@ func serveAnthropic(w http.ResponseWriter, r *http.Request, req *Request, step S
 	fail := func(status int, msg string) {
 		writeAnthropicError(w, status, AnthropicError(status, msg))
 	}
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" {
+	count := r.URL.Path == "/v1/messages/count_tokens"
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" && !count {
 		fail(http.StatusNotFound, "Not found: "+r.Method+" "+r.URL.Path)
 		return
 	}
@@ -56,6 +59,15 @@ func serveAnthropic(w http.ResponseWriter, r *http.Request, req *Request, step S
 		return
 	}
 	body := gjson.ParseBytes(req.Body)
+	if count {
+		if !body.Get("messages").IsArray() {
+			fail(http.StatusBadRequest, "messages: Field required")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"input_tokens":%d}`, FakeCountTokens)
+		return
+	}
 	if body.Get("max_tokens").Type != gjson.Number {
 		fail(http.StatusBadRequest, "max_tokens: Field required")
 		return
@@ -66,14 +78,29 @@ func serveAnthropic(w http.ResponseWriter, r *http.Request, req *Request, step S
 		return
 	}
 	for i, m := range msgs {
-		if role := m.Get("role").Str; role != "user" && role != "assistant" {
-			fail(http.StatusBadRequest, fmt.Sprintf("messages.%d.role: Input should be 'user' or 'assistant'", i))
+		// Current clients (Claude Code 2.1) send system turns inside the
+		// conversation too.
+		if role := m.Get("role").Str; role != "user" && role != "assistant" && role != "system" {
+			fail(http.StatusBadRequest, fmt.Sprintf("messages.%d.role: Input should be 'user', 'assistant' or 'system'", i))
 			return
 		}
 	}
 	if step.Body != "" {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(step.Body))
+		return
+	}
+	if step.SSE != nil {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusOK)
+		for i, piece := range step.SSE {
+			if i > 0 && (!wait(r, step.ChunkDelay) || !gate(r, step.Gate)) {
+				return
+			}
+			_, _ = w.Write([]byte(piece))
+			flush(w)
+		}
 		return
 	}
 	text := step.Text
@@ -101,6 +128,9 @@ func serveAnthropic(w http.ResponseWriter, r *http.Request, req *Request, step S
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(msg)
 }
+
+// FakeCountTokens is the fake's answer to count_tokens.
+const FakeCountTokens = 1234
 
 // AnthropicError is an Anthropic error body, its type chosen by status.
 func AnthropicError(status int, msg string) string {

@@ -11,6 +11,10 @@
 // reports them unsupported so that another candidate serves them, and so
 // are `n` > 1 and log probabilities.
 //
+// Requests of the Messages API itself (from Anthropic clients, through the
+// router's anthropic inbound API) pass through byte for byte instead (see
+// NewNativeRequest and RelayNative).
+//
 // `response_format` json_object and json_schema are served through a forced
 // tool whose input_schema is the requested schema; the tool's input comes
 // back as the message content (streamed as content deltas), finish_reason
@@ -168,7 +172,7 @@ func (Provider) Check(c *llm.Call) error {
 // by event (see writeStream), a message as one chat completion (see
 // writeMessage).
 func (Provider) WriteResponse(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	if c.Stream && providers.IsEventStream(resp.Header) {
+	if c.Stream && stream.IsEventStream(resp.Header) {
 		return writeStream(w, resp, c)
 	}
 	return writeMessage(w, resp, c)
@@ -183,6 +187,7 @@ func (Provider) ReadError(resp *http.Response, body []byte, _ *llm.Call) *llm.Er
 var (
 	_ providers.Provider    = (*Provider)(nil)
 	_ providers.Checker     = (*Provider)(nil)
+	_ providers.Native      = (*Provider)(nil)
 	_ providers.Configurer  = (*Provider)(nil)
 	_ caddyfile.Unmarshaler = (*Provider)(nil)
 	_ caddy.Validator       = (*Provider)(nil)

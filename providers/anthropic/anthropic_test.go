@@ -175,8 +175,17 @@ func TestReadError(t *testing.T) {
 		}
 		e := (Provider{}).ReadError(resp, []byte(tc.body), nil)
 		if e.Status != tc.status || e.Kind != llm.KindHTTP || e.Type != tc.typ || e.Code != tc.code ||
-			e.Message != tc.message || e.RetryAfter != tc.retryAfter || e.Body != nil {
+			e.Message != tc.message || e.RetryAfter != tc.retryAfter {
 			t.Errorf("%s: %+v", tc.name, e)
+		}
+		// An Anthropic-shaped body is kept for Anthropic clients; anything
+		// else is not.
+		if anthropicShaped := tc.code != "upstream_error"; anthropicShaped {
+			if string(e.Body) != tc.body || e.Format != llm.FormatAnthropic {
+				t.Errorf("%s: body %q format %q", tc.name, e.Body, e.Format)
+			}
+		} else if e.Body != nil {
+			t.Errorf("%s: body kept: %q", tc.name, e.Body)
 		}
 		// The client sees the OpenAI shape.
 		out := e.AppendJSON(nil)

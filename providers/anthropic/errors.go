@@ -15,13 +15,16 @@ import (
 // parseError reads a non-2xx answer. Anthropic's errors are
 // `{"type":"error","error":{"type":"overloaded_error","message":"…"},"request_id":"…"}`:
 // the error's type becomes the OpenAI error's `type` and `code`, its message
-// is kept, the status is the upstream's and Retry-After is read. A body that
-// is not in that shape is described with code upstream_error.
+// is kept, the status is the upstream's and Retry-After is read; the body
+// itself is kept for Anthropic clients (Error.Body, Format anthropic). A
+// body that is not in that shape is described with code upstream_error.
 func parseError(resp *http.Response, body []byte) *llm.Error {
 	trimmed := bytes.TrimSpace(body)
 	var e *llm.Error
 	if obj := gjson.GetBytes(trimmed, "error"); len(trimmed) > 0 && trimmed[0] == '{' && obj.IsObject() && gjson.ValidBytes(trimmed) {
 		e = errorOf(obj, llm.KindHTTP)
+		// An Anthropic client gets the body as it came.
+		e.Body, e.Format = body, llm.FormatAnthropic
 	} else {
 		e = &llm.Error{Kind: llm.KindHTTP, Code: "upstream_error", Type: llm.TypeForStatus(resp.StatusCode)}
 		e.Message = fmt.Sprintf("upstream returned %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))

@@ -25,7 +25,7 @@ type turns struct {
 
 // messageFields are the fields of one OpenAI message that are translated.
 type messageFields struct {
-	role, content, toolCalls, toolCallID, cacheControl gjson.Result
+	role, content, toolCalls, toolCallID, cacheControl, thinkingBlocks gjson.Result
 }
 
 func (f *messageFields) read(m gjson.Result) {
@@ -42,6 +42,8 @@ func (f *messageFields) read(m gjson.Result) {
 			p = &f.toolCallID
 		case "cache_control":
 			p = &f.cacheControl
+		case "thinking_blocks":
+			p = &f.thinkingBlocks
 		default:
 			return true
 		}
@@ -62,6 +64,7 @@ func (t *turns) messages(msgs gjson.Result) {
 		case "system", "developer":
 			t.system(f.content, f.cacheControl)
 		case "assistant":
+			t.thinking(f.thinkingBlocks)
 			t.content("assistant", f.content, f.cacheControl)
 			t.toolUses(f.toolCalls)
 		case "tool":
@@ -179,6 +182,39 @@ func (t *turns) part(role string, part gjson.Result) {
 			t.b = appendDocument(t.b, data, file.Get("filename").Str, cc)
 		}
 	}
+}
+
+// thinking writes an assistant message's thinking_blocks (the hub's record
+// of earlier Claude thinking) as thinking and redacted_thinking blocks, which
+// the Messages API wants back, before the text and tool_use blocks, when
+// the turn continues with tools. A thinking block without a signature did
+// not come from Claude and would be refused: it is left out.
+func (t *turns) thinking(blocks gjson.Result) {
+	blocks.ForEach(func(_, tb gjson.Result) bool {
+		switch tb.Get("type").Str {
+		case "thinking":
+			sig := tb.Get("signature")
+			if sig.Type != gjson.String || sig.Str == "" {
+				return true
+			}
+			t.block("assistant")
+			t.b = append(t.b, `{"type":"thinking","thinking":`...)
+			t.b = llm.AppendString(t.b, tb.Get("thinking").Str)
+			t.b = append(t.b, `,"signature":`...)
+			t.b = llm.AppendString(t.b, sig.Str)
+			t.b = append(t.b, '}')
+		case "redacted_thinking":
+			data := tb.Get("data")
+			if data.Type != gjson.String || data.Str == "" {
+				return true
+			}
+			t.block("assistant")
+			t.b = append(t.b, `{"type":"redacted_thinking","data":`...)
+			t.b = llm.AppendString(t.b, data.Str)
+			t.b = append(t.b, '}')
+		}
+		return true
+	})
 }
 
 // toolUses writes an assistant message's tool_calls as tool_use blocks.

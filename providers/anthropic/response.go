@@ -68,7 +68,9 @@ func (m *message) read(doc gjson.Result) {
 
 // appendCompletion appends the chat completion for a Messages API message:
 // text blocks joined as `content` (null when there are none), thinking
-// blocks joined as `reasoning_content`, tool_use blocks as `tool_calls`
+// blocks joined as `reasoning_content` and, with their signatures, in
+// `thinking_blocks` together with redacted_thinking blocks (so a client
+// can send them back on the next turn), tool_use blocks as `tool_calls`
 // with their input as a JSON string, the stop reason mapped (see
 // finishReason), usage (see appendUsage). `model` is the upstream model
 // that was called. When a forced tool serves response_format, its input
@@ -91,9 +93,10 @@ func appendCompletion(b []byte, body []byte, c *llm.Call) ([]byte, usage, *llm.E
 	format := responseFormatTool(c.Body)
 
 	var (
-		textBuf, thinkBuf, toolBuf [4]gjson.Result
-		texts, thinks, tools       = textBuf[:0], thinkBuf[:0], toolBuf[:0]
-		formatInput                gjson.Result
+		textBuf, thinkBuf, toolBuf, blockBuf [4]gjson.Result
+		texts, thinks, tools                 = textBuf[:0], thinkBuf[:0], toolBuf[:0]
+		thinkBlocks                          = blockBuf[:0]
+		formatInput                          gjson.Result
 	)
 	m.content.ForEach(func(_, block gjson.Result) bool {
 		switch block.Get("type").Str {
@@ -101,6 +104,9 @@ func appendCompletion(b []byte, body []byte, c *llm.Call) ([]byte, usage, *llm.E
 			texts = append(texts, block.Get("text"))
 		case "thinking":
 			thinks = append(thinks, block.Get("thinking"))
+			thinkBlocks = append(thinkBlocks, block)
+		case "redacted_thinking":
+			thinkBlocks = append(thinkBlocks, block)
 		case "tool_use":
 			if format != "" && block.Get("name").Str == format && !formatInput.Exists() {
 				formatInput = block.Get("input")
@@ -132,6 +138,16 @@ func appendCompletion(b []byte, body []byte, c *llm.Call) ([]byte, usage, *llm.E
 	if len(thinks) > 0 {
 		b = append(b, `,"reasoning_content":`...)
 		b = appendJoined(b, thinks)
+	}
+	if len(thinkBlocks) > 0 {
+		b = append(b, `,"thinking_blocks":[`...)
+		for i, tb := range thinkBlocks {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendThinkingBlock(b, tb)
+		}
+		b = append(b, ']')
 	}
 	if len(tools) > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -184,4 +200,20 @@ func invalidResponse(why string) *llm.Error {
 		Type: "upstream_error", Code: "upstream_error",
 		Message: fmt.Sprintf("anthropic: %s", why),
 	}
+}
+
+// appendThinkingBlock writes a thinking block as the hub's thinking_blocks
+// entry, {"type":"thinking","thinking":…,"signature":…}, or a
+// redacted_thinking block as {"type":"redacted_thinking","data":…}.
+func appendThinkingBlock(b []byte, block gjson.Result) []byte {
+	if block.Get("type").Str == "redacted_thinking" {
+		b = append(b, `{"type":"redacted_thinking","data":`...)
+		b = llm.AppendString(b, block.Get("data").Str)
+		return append(b, '}')
+	}
+	b = append(b, `{"type":"thinking","thinking":`...)
+	b = llm.AppendString(b, block.Get("thinking").Str)
+	b = append(b, `,"signature":`...)
+	b = llm.AppendString(b, block.Get("signature").Str)
+	return append(b, '}')
 }

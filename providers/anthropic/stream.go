@@ -26,7 +26,9 @@ var ErrStreamCut = errors.New("anthropic: the event stream ended before message_
 //   - content_block_start of a tool_use block announces the tool call
 //     (id, name, its OpenAI `index`, counted over the tool calls of the
 //     message); text_delta → `content`, thinking_delta →
-//     `reasoning_content`, input_json_delta → that tool call's
+//     `reasoning_content`, signature_delta → `thinking_blocks` with the
+//     signature, a redacted_thinking block → `thinking_blocks` with its
+//     data, input_json_delta → that tool call's
 //     `arguments`; a tool call that got no arguments gets "{}";
 //   - message_delta gives the stop reason and the cumulative usage;
 //   - message_stop → the chunk with finish_reason, the usage chunk when the
@@ -203,8 +205,20 @@ func (s *streamer) blockStart(index int64, cb gjson.Result) error {
 	case "thinking":
 		s.blocks = append(s.blocks, block{index: index, kind: blockThinking})
 		if t := cb.Get("thinking").Str; t != "" {
-			return s.content(`{"reasoning_content":`, t)
+			if err := s.content(`{"reasoning_content":`, t); err != nil {
+				return err
+			}
 		}
+		if sig := cb.Get("signature").Str; sig != "" {
+			return s.signature(sig)
+		}
+	case "redacted_thinking":
+		s.blocks = append(s.blocks, block{index: index, kind: blockThinking})
+		s.begin()
+		s.out = append(s.out, `{"thinking_blocks":[`...)
+		s.out = appendThinkingBlock(s.out, cb)
+		s.out = append(s.out, "]}"...)
+		return s.send("")
 	case "tool_use":
 		name := cb.Get("name").Str
 		if s.format != "" && name == s.format && !s.formatUsed() {
@@ -238,6 +252,10 @@ func (s *streamer) blockDelta(index int64, delta gjson.Result) error {
 	case "thinking_delta":
 		if t := delta.Get("thinking").Str; t != "" {
 			return s.content(`{"reasoning_content":`, t)
+		}
+	case "signature_delta":
+		if sig := delta.Get("signature").Str; sig != "" {
+			return s.signature(sig)
 		}
 	case "input_json_delta":
 		pj := delta.Get("partial_json").Str
@@ -301,6 +319,17 @@ func (s *streamer) content(open, text string) error {
 	s.out = llm.AppendString(s.out, text)
 	s.out = append(s.out, '}')
 	s.deltas++
+	return s.send("")
+}
+
+// signature writes a thinking block's signature as a delta
+// `thinking_blocks: [{"type":"thinking","thinking":"","signature":…}]`:
+// the thinking text went out as reasoning_content already.
+func (s *streamer) signature(sig string) error {
+	s.begin()
+	s.out = append(s.out, `{"thinking_blocks":[{"type":"thinking","thinking":"","signature":`...)
+	s.out = llm.AppendString(s.out, sig)
+	s.out = append(s.out, "}]}"...)
 	return s.send("")
 }
 

@@ -126,7 +126,7 @@ func TestStreamText(t *testing.T) {
 	if tr.usage.Raw != `{"prompt_tokens":35,"completion_tokens":15,"total_tokens":50,"prompt_tokens_details":{"cached_tokens":10,"cache_creation_tokens":0}}` {
 		t.Errorf("usage chunk %s", tr.usage.Raw)
 	}
-	if u != (llm.Usage{PromptTokens: 35, CompletionTokens: 15}) {
+	if u != (llm.Usage{PromptTokens: 35, CompletionTokens: 15, CacheReadTokens: 10}) {
 		t.Errorf("usage %+v", u)
 	}
 	for _, ev := range tr.events[:len(tr.events)-1] {

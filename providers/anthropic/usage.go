@@ -46,8 +46,13 @@ func (u *usage) read(r gjson.Result) {
 // cache, written to it, or neither.
 func (u *usage) prompt() int64 { return u.input + u.cacheRead + u.cacheCreation }
 
+// counted is the usage in the router's terms, cache and thinking figures
+// included.
 func (u *usage) counted() llm.Usage {
-	return llm.Usage{PromptTokens: u.prompt(), CompletionTokens: u.output}
+	return llm.Usage{
+		PromptTokens: u.prompt(), CompletionTokens: u.output,
+		CacheReadTokens: u.cacheRead, CacheWriteTokens: u.cacheCreation, ReasoningTokens: u.thinking,
+	}
 }
 
 // appendUsage writes the OpenAI usage object:
