@@ -13,7 +13,6 @@ import (
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/keys"
 	"github.com/llmrouter/caddy-llm-router/llm"
-	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
 	"github.com/llmrouter/caddy-llm-router/stores"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -494,7 +493,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.last = e
 	recordAttempt(t.Name, outcomeOf(e))
 	t.state.Failure(x.h.cooldownN, x.h.cooldownD, now())
-	if !providers.IsEventStream(x.w.Header()) {
+	if !stream.IsEventStream(x.w.Header()) {
 		// A body that is not an event stream (audio being relayed) has
 		// no room for an error: the connection is cut instead, so the
 		// client sees the answer is incomplete.

@@ -114,8 +114,9 @@ func attachSegments(req *http.Request, segs [3][]byte) {
 
 // RelayMedia copies a media answer to the client byte for byte, with the
 // upstream's headers: an event stream event by event (relayMediaStream), a
-// JSON answer read whole first (so a failure while reading it can still be
-// retried) with its `usage`, anything else (audio, text) as it arrives.
+// JSON answer read whole and checked first (so a failure while reading it,
+// or a truncated answer, can still be retried) with its `usage`, anything
+// else (audio, text) as it arrives.
 func RelayMedia(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
 	ct := resp.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
@@ -129,6 +130,9 @@ func RelayMedia(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usa
 		}
 		defer llm.PutBuffer(buf)
 		body := buf.Bytes()
+		if llm.CheckJSON(body, llm.MaxDepth) != nil {
+			return llm.Usage{}, ErrInvalidAnswer // cut off: retried
+		}
 		usage := MediaUsageOf(gjson.Get(llm.BytesString(body), "usage"))
 		providers.CopyResponseHeaders(w.Header(), resp.Header)
 		w.WriteHeader(resp.StatusCode)

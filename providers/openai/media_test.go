@@ -141,6 +141,11 @@ func TestRelayMediaJSONAndText(t *testing.T) {
 	if err != nil || rec.Body.String() != img || u != (llm.Usage{PromptTokens: 50, CompletionTokens: 272}) {
 		t.Fatalf("%v %+v %s", err, u, rec.Body.String())
 	}
+	// A JSON answer cut off midway is a failed attempt, nothing written.
+	w := stream.NewWriter(httptest.NewRecorder())
+	if _, err := RelayMedia(w, mediaResponse("application/json", strings.NewReader(img[:40])), &llm.Call{Op: llm.OpImageGeneration}); !errors.Is(err, ErrInvalidAnswer) || w.Committed() {
+		t.Fatalf("%v", err)
+	}
 	rec = httptest.NewRecorder()
 	u, err = RelayMedia(stream.NewWriter(rec), mediaResponse("text/plain; charset=utf-8", strings.NewReader("hello\n")), &llm.Call{Op: llm.OpTranscription})
 	if err != nil || rec.Body.String() != "hello\n" || rec.Header().Get("Content-Type") != "text/plain; charset=utf-8" || u != (llm.Usage{}) {
