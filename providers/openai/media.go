@@ -24,10 +24,10 @@ import (
 // an event stream — comes back as the upstream sent it, with its
 // Content-Type, its usage read where it has one.
 
-// NewMediaRequest builds `POST {base_url}{op path}` with the client's body
+// newMediaRequest builds `POST {base_url}{op path}` with the client's body
 // (see AttachMediaBody; an upload's `model` field is set to the upstream
 // model) and `Authorization: Bearer`.
-func NewMediaRequest(ctx context.Context, c *llm.Call) (*http.Request, error) {
+func newMediaRequest(ctx context.Context, c *llm.Call) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Upstream.BaseURL+c.Op.String(), nil)
 	if err != nil {
 		return nil, err

@@ -15,10 +15,10 @@ func (Provider) Speaks(op llm.Op) bool { return op == llm.OpResponses || op.Medi
 
 // NewNativeRequest builds `POST {base_url}/responses` with the client's body
 // byte for byte but for `model`, and `Authorization: Bearer`; a media
-// request goes to its own path (see NewMediaRequest).
+// request goes to its own path (see newMediaRequest).
 func (Provider) NewNativeRequest(ctx context.Context, c *llm.Call) (*http.Request, error) {
 	if c.Op.Media() {
-		return NewMediaRequest(ctx, c)
+		return newMediaRequest(ctx, c)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Upstream.BaseURL+"/responses", nil)
 	if err != nil {
