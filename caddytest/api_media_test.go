@@ -127,6 +127,7 @@ func TestMediaOpenAI(t *testing.T) {
 		}`))
 	c, sent := mediaClient("sk-client")
 	var raw *http.Response
+	before := string(get(t, "/metrics").Body)
 
 	t.Run("images generate", func(t *testing.T) {
 		res, err := c.Images.Generate(ctx30(t), openai.ImageGenerateParams{Model: "gpt-image-1", Prompt: "a red fox in the snow"}, option.WithResponseInto(&raw))
@@ -337,17 +338,30 @@ func TestMediaOpenAI(t *testing.T) {
 	})
 
 	t.Run("usage in metrics", func(t *testing.T) {
-		m := string(get(t, "/metrics").Body)
-		for _, want := range []string{
-			fmt.Sprintf(`caddy_llm_router_tokens_total{model="gpt-image-1",target="media-oa",type="prompt"} %d`, 3*fakeupstream.FakeImageInputTokens),
-			fmt.Sprintf(`caddy_llm_router_tokens_total{model="gpt-4o-transcribe",target="media-oa",type="completion"} %d`, 3*fakeupstream.FakeAudioOutputTokens), // json, model_map, stream; text has none
-			`caddy_llm_router_requests_total{code="200",model="omni-moderation-latest",target="media-oa"} 1`,
+		after := string(get(t, "/metrics").Body)
+		for series, want := range map[string]float64{
+			`caddy_llm_router_tokens_total{model="gpt-image-1",target="media-oa",type="prompt"}`:           3 * fakeupstream.FakeImageInputTokens,
+			`caddy_llm_router_tokens_total{model="gpt-4o-transcribe",target="media-oa",type="completion"}`: 3 * fakeupstream.FakeAudioOutputTokens, // json, model_map, stream; text has none
+			`caddy_llm_router_requests_total{code="200",model="omni-moderation-latest",target="media-oa"}`: 1,
 		} {
-			if !strings.Contains(m, want) {
-				t.Errorf("metrics lack %s:\n%s", want, grepLines(m, "media-oa"))
+			if got := metricValue(after, series) - metricValue(before, series); got != want {
+				t.Errorf("%s grew by %v, want %v:\n%s", series, got, want, grepLines(after, "media-oa"))
 			}
 		}
 	})
+}
+
+// metricValue reads one series of a Prometheus text exposition, 0 when
+// absent (counters are process-wide: tests compare before and after).
+func metricValue(exposition, series string) float64 {
+	for _, line := range strings.Split(exposition, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			var f float64
+			_, _ = fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return 0
 }
 
 // The same through an azure target: deployment paths, api-key, uploads
