@@ -1,6 +1,7 @@
 package llmrouter
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -222,5 +223,24 @@ func TestDiscoveryDropsInvalidNames(t *testing.T) {
 	}
 	if apis.CheckModel("../up") == nil {
 		t.Fatal("the test's invalid name is valid")
+	}
+}
+
+// In JSON, discover is an object: {} for the default interval, a duration
+// string or nanoseconds for another.
+func TestDiscoverJSON(t *testing.T) {
+	for raw, want := range map[string]time.Duration{
+		`{"name":"a","discover":{}}`:                       0,
+		`{"name":"a","discover":{"interval":"1h"}}`:        time.Hour,
+		`{"name":"a","discover":{"interval":60000000000}}`: time.Minute,
+	} {
+		var tgt Target
+		if err := json.Unmarshal([]byte(raw), &tgt); err != nil || tgt.Discover == nil || time.Duration(tgt.Discover.Interval) != want {
+			t.Errorf("%s: %+v %v", raw, tgt.Discover, err)
+		}
+	}
+	var tgt Target
+	if err := json.Unmarshal([]byte(`{"name":"a"}`), &tgt); err != nil || tgt.Discover != nil {
+		t.Errorf("without discover: %+v %v", tgt.Discover, err)
 	}
 }
