@@ -291,6 +291,7 @@ func (x *exchange) call(m member) llm.Call {
 	}
 	c.Op = x.req.HubOp
 	c.Body, _ = x.req.Hub()
+	c.Translated = !x.req.Op.Hub()
 	return c
 }
 

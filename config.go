@@ -104,7 +104,7 @@ type Target struct {
 	upstream     llm.Upstream
 	stateKey     string
 	state        *routing.State
-	patterns     []glob
+	patterns     []pattern
 	exact        []string // non-glob model names, for the models list
 	modelMap     map[string]string
 	prices       []compiledPrice
@@ -149,7 +149,7 @@ type Price struct {
 }
 
 type compiledPrice struct {
-	pattern glob
+	pattern pattern
 	llm.Price
 }
 

@@ -56,7 +56,7 @@ func (t *Target) serves(model string) bool {
 		return mapped
 	}
 	for _, p := range t.patterns {
-		if p.match(model) {
+		if p.Match(model) {
 			return true
 		}
 	}
@@ -67,7 +67,7 @@ func (t *Target) serves(model string) bool {
 // price returns the first price whose pattern matches the upstream model.
 func (t *Target) price(model string) (compiledPrice, bool) {
 	for _, p := range t.prices {
-		if p.pattern.match(model) {
+		if p.pattern.Match(model) {
 			return p, true
 		}
 	}

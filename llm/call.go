@@ -38,6 +38,12 @@ type Call struct {
 	// (`stream_options.include_usage`): the OpenAI client's own wish, or
 	// the router's when another inbound API needs the usage.
 	IncludeUsage bool
+	// Translated is set when Body is a hub body an inbound API translated
+	// from its own format (not an OpenAI client's own request): it may
+	// carry the hub's extensions (thinking, thinking_blocks,
+	// reasoning_content, top_k, cache_control), which an OpenAI-compatible
+	// upstream does not know and must not get.
+	Translated bool
 	// ClientKey is the client's key when it is to be forwarded upstream
 	// (bring your own key), else empty.
 	ClientKey string

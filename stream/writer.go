@@ -22,6 +22,13 @@ type Writer struct {
 	// OnCommit, when set, runs once, just before the status line is
 	// written; the router uses it to add its own headers and placeholders.
 	OnCommit func(w *Writer)
+	// Tap, when set, sees every body write as it was made, before Filter
+	// (the response cache records answers with it).
+	Tap func(p []byte)
+	// Filter, when set, may replace each body write before it reaches the
+	// client (usage_cost splices the cost into usage objects with it). It
+	// returns p itself when it changes nothing.
+	Filter func(p []byte) []byte
 }
 
 // NewWriter wraps rw for one request.
@@ -63,13 +70,24 @@ func (w *Writer) WriteHeader(status int) {
 	w.rw.WriteHeader(status)
 }
 
-// Write writes body bytes, committing a 200 first if needed.
+// Write writes body bytes, committing a 200 first if needed. It reports
+// len(p) when a Filter changed the bytes and all of them were written.
 func (w *Writer) Write(p []byte) (int, error) {
 	if !w.committed {
 		w.WriteHeader(http.StatusOK)
 	}
-	n, err := w.rw.Write(p)
+	if w.Tap != nil {
+		w.Tap(p)
+	}
+	out := p
+	if w.Filter != nil {
+		out = w.Filter(p)
+	}
+	n, err := w.rw.Write(out)
 	w.written += int64(n)
+	if err == nil && n == len(out) {
+		n = len(p)
+	}
 	return n, err
 }
 

@@ -69,7 +69,11 @@ var (
 // client's body with the upstream model and, on streams, the usage request.
 func AttachBody(req *http.Request, c *llm.Call) {
 	inject := c.Stream && c.Op != llm.OpEmbeddings
-	providers.NewPassthroughBody(c.Body, c.Model, inject).Attach(req)
+	body := c.Body
+	if c.Translated {
+		body = WithoutHubExtensions(body)
+	}
+	providers.NewPassthroughBody(body, c.Model, inject).Attach(req)
 	req.Header["Content-Type"] = jsonContentType
 	if c.Stream {
 		req.Header["Accept"] = eventStreamValue
