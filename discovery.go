@@ -124,7 +124,7 @@ func (t *Target) keepsDiscovered(model string) bool {
 		return true
 	}
 	for _, p := range t.patterns {
-		if p.match(model) {
+		if p.Match(model) {
 			return true
 		}
 	}
