@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 )
 
@@ -218,3 +219,6 @@ func (s *Source) Destruct() error {
 	s.client.CloseIdleConnections()
 	return nil
 }
+
+// Interface guards
+var _ caddy.Destructor = (*Source)(nil)

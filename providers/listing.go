@@ -68,3 +68,6 @@ func GetList(ctx context.Context, client *http.Client, rawURL string, header htt
 }
 
 var jsonAccept = []string{"application/json"}
+
+// Interface guards
+var _ error = (*ListError)(nil)

@@ -61,4 +61,5 @@ func (*Provider) ListModels(ctx context.Context, u *llm.Upstream, client *http.C
 	return nil, fmt.Errorf("GET /v1/models: more than %d pages", providers.MaxListPages)
 }
 
+// Interface guards
 var _ providers.ModelLister = (*Provider)(nil)

@@ -43,4 +43,5 @@ func (Provider) ListModels(ctx context.Context, u *llm.Upstream, client *http.Cl
 	})
 }
 
+// Interface guards
 var _ providers.ModelLister = Provider{}

@@ -83,4 +83,5 @@ func callable(methods gjson.Result) bool {
 	return ok
 }
 
+// Interface guards
 var _ providers.ModelLister = Provider{}

@@ -13,4 +13,5 @@ func (p *Provider) ListModels(context.Context, *llm.Upstream, *http.Client) ([]s
 	return append([]string(nil), p.Models...), nil
 }
 
+// Interface guards
 var _ providers.ModelLister = (*Provider)(nil)

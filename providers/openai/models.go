@@ -47,4 +47,5 @@ func ListIDs(body []byte, path string, keep func(entry gjson.Result) bool) ([]st
 	return out, nil
 }
 
+// Interface guards
 var _ providers.ModelLister = Provider{}
