@@ -90,9 +90,11 @@ type Local interface {
 // for `usage_cost`: CostFilter returns the filter that splices the cost of
 // one attempt of req into the usage objects of its answer (see
 // CostFilter), pricing them with cost, or nil when req's answers carry no
-// usage (token counting).
+// usage (token counting). native reports whether the attempt passes the
+// request through, so that the answer is the upstream's own rather than
+// the API's encoder's.
 type CostSplicer interface {
-	CostFilter(req *Request, cost CostFunc) *CostFilter
+	CostFilter(req *Request, native bool, cost CostFunc) *CostFilter
 }
 
 // CostFunc prices a usage object of the current attempt's answer.

@@ -9,13 +9,15 @@ import (
 
 // CostFilter implements apis.CostSplicer: the cost goes into the `usage`
 // of a message and, in a stream, of message_delta, priced with the input
-// figures of message_start that message_delta does not repeat. Token
-// counting has no usage: nil.
-func (API) CostFilter(req *apis.Request, cost apis.CostFunc) *apis.CostFilter {
+// figures of message_start that message_delta does not repeat (for a
+// native stream: a translated one's message_start holds the router's
+// estimate, and its message_delta every figure the upstream reported).
+// Token counting has no usage: nil.
+func (API) CostFilter(req *apis.Request, native bool, cost apis.CostFunc) *apis.CostFilter {
 	if req.Op != llm.OpMessages {
 		return nil
 	}
-	return apis.NewCostFilter(&usageFinder{}, `"usage"`, cost)
+	return apis.NewCostFilter(&usageFinder{native: native}, `"usage"`, cost)
 }
 
 // usageFinder finds a Messages API `usage` object. In a stream it keeps the
@@ -23,6 +25,7 @@ func (API) CostFilter(req *apis.Request, cost apis.CostFunc) *apis.CostFilter {
 // then those message_delta gives (cumulative; an absent or null figure
 // keeps its value).
 type usageFinder struct {
+	native                                         bool
 	input, cacheRead, cacheWrite, output, thinking int64
 }
 
@@ -41,7 +44,9 @@ func (f *usageFinder) FindUsage(doc, name string, event bool) (gjson.Result, llm
 	}
 	switch name {
 	case "message_start":
-		f.read(gjson.Get(doc, "message.usage"))
+		if f.native {
+			f.read(gjson.Get(doc, "message.usage"))
+		}
 	case "message_delta":
 		obj := gjson.Get(doc, "usage")
 		if obj.IsObject() {

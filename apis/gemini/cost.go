@@ -12,7 +12,7 @@ import (
 // has one. Gemini's figures are cumulative, so each chunk's cost is that
 // of the usage it reports and the last chunk's is the request's. Token
 // counting has no usage: nil.
-func (API) CostFilter(req *apis.Request, cost apis.CostFunc) *apis.CostFilter {
+func (API) CostFilter(req *apis.Request, _ bool, cost apis.CostFunc) *apis.CostFilter {
 	if req.Op == llm.OpGeminiCountTokens {
 		return nil
 	}

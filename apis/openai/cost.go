@@ -12,7 +12,7 @@ import (
 // `usage` of a chat completion, completion or embeddings answer, and of
 // every stream chunk that has one (the final usage chunk, when the client
 // asked for it with stream_options.include_usage).
-func (API) CostFilter(_ *apis.Request, cost apis.CostFunc) *apis.CostFilter {
+func (API) CostFilter(_ *apis.Request, _ bool, cost apis.CostFunc) *apis.CostFilter {
 	return apis.NewCostFilter(usageFinder{}, `"usage"`, cost)
 }
 

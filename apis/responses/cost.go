@@ -8,10 +8,11 @@ import (
 )
 
 // CostFilter implements apis.CostSplicer: the cost goes into the `usage`
-// of a response object, answered whole or in a stream's event
-// (response.completed, response.incomplete, response.failed: the events
-// whose response has a usage object).
-func (API) CostFilter(_ *apis.Request, cost apis.CostFunc) *apis.CostFilter {
+// of a response object, answered whole or in a stream's terminal event
+// (response.completed, response.incomplete, response.failed; the events
+// before them have no usage, or repeat the final one when a relay makes
+// the stream of a whole answer).
+func (API) CostFilter(_ *apis.Request, _ bool, cost apis.CostFunc) *apis.CostFilter {
 	return apis.NewCostFilter(usageFinder{}, `"usage"`, cost)
 }
 
@@ -19,9 +20,15 @@ func (API) CostFilter(_ *apis.Request, cost apis.CostFunc) *apis.CostFilter {
 type usageFinder struct{}
 
 // FindUsage implements apis.UsageFinder.
-func (usageFinder) FindUsage(doc, _ string, event bool) (gjson.Result, llm.Usage, bool) {
+func (usageFinder) FindUsage(doc, name string, event bool) (gjson.Result, llm.Usage, bool) {
 	path := "usage"
 	if event {
+		if name == "" {
+			name = gjson.Get(doc, "type").Str
+		}
+		if !terminal(name) {
+			return gjson.Result{}, llm.Usage{}, false
+		}
 		path = "response.usage"
 	}
 	obj := gjson.Get(doc, path)
@@ -29,6 +36,11 @@ func (usageFinder) FindUsage(doc, _ string, event bool) (gjson.Result, llm.Usage
 		return obj, llm.Usage{}, false
 	}
 	return obj, usageOf(obj), true
+}
+
+// terminal reports whether a stream event ends the response.
+func terminal(typ string) bool {
+	return typ == "response.completed" || typ == "response.incomplete" || typ == "response.failed"
 }
 
 // usageOf reads a Responses `usage` object as the router counts it:

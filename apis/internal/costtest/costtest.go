@@ -7,13 +7,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/llm"
+	openaiprovider "github.com/llmrouter/caddy-llm-router/providers/openai"
+	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
 // Price is the tests' price: cache reads and writes at their own rates.
@@ -191,4 +197,178 @@ func Data(ev []byte) ([]byte, bool) {
 		has = true
 	}
 	return data, has
+}
+
+// frame is an event without the values of its data lines.
+func frame(ev []byte) []byte {
+	var out []byte
+	for _, line := range bytes.SplitAfter(ev, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("data:")) {
+			line = []byte("data:")
+		}
+		out = append(out, line...)
+	}
+	return out
+}
+
+func eventName(ev []byte) string {
+	for _, line := range bytes.Split(ev, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(bytes.TrimSuffix(line, []byte("\r")), []byte("event:")); ok {
+			return string(bytes.TrimPrefix(v, []byte(" ")))
+		}
+	}
+	return ""
+}
+
+// Relay runs a provider's relay of an upstream answer (status 200, the
+// given Content-Type and body) to a client writer with f as its filter
+// (none when nil), and returns what the client received and the usage the
+// relay counted — what the router logs.
+func Relay(relay func(llm.ResponseWriter, *http.Response, *llm.Call) (llm.Usage, error), c *llm.Call, contentType, body string, f *apis.CostFilter) ([]byte, llm.Usage, error) {
+	rec := httptest.NewRecorder()
+	w := stream.NewWriter(rec)
+	if f != nil {
+		w.Filter = f.Filter
+	}
+	resp := &http.Response{
+		StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {contentType}},
+		Body: io.NopCloser(strings.NewReader(body)), ContentLength: -1,
+	}
+	u, err := relay(w, resp, c)
+	if f != nil && f.Pending() {
+		_, _ = w.Write(nil)
+	}
+	return rec.Body.Bytes(), u, err
+}
+
+// Encode writes a hub answer (Content-Type ct) in pieces of n bytes (0: at
+// once) to api's encoder for req on a client writer with f as its filter
+// (none when nil), finishes it, and returns what the client received.
+func Encode(api apis.API, req *apis.Request, ct string, hub []byte, n int, f *apis.CostFilter) ([]byte, error) {
+	rec := httptest.NewRecorder()
+	w := stream.NewWriter(rec)
+	if f != nil {
+		w.Filter = f.Filter
+	}
+	enc := api.NewEncoder(w, req)
+	enc.Header().Set("Content-Type", ct)
+	enc.WriteHeader(http.StatusOK)
+	if n <= 0 {
+		n = len(hub) + 1
+	}
+	for len(hub) > 0 {
+		k := min(n, len(hub))
+		if _, err := enc.Write(hub[:k]); err != nil {
+			return rec.Body.Bytes(), err
+		}
+		hub = hub[k:]
+	}
+	err := enc.Finish()
+	if f != nil && f.Pending() {
+		_, _ = w.Write(nil)
+	}
+	return rec.Body.Bytes(), err
+}
+
+// HubUsage is the usage of the last `usage` object of a hub answer or
+// stream, as the router counts it; zero when it has none.
+func HubUsage(hub []byte) llm.Usage {
+	var u llm.Usage
+	for _, ev := range Events(hub) {
+		data, ok := Data(ev)
+		if !ok {
+			data = ev
+		}
+		if obj := gjson.GetBytes(data, "usage"); obj.IsObject() {
+			u = openaiprovider.UsageOf(obj)
+		}
+	}
+	return u
+}
+
+// Want is the cost of u at Price and the budget remaining after it.
+func Want(u llm.Usage) (cost, remaining *float64) {
+	c := Price.Cost(u)
+	r := Budget - c
+	return &c, &r
+}
+
+// CheckStream checks a stream written with a filter (out) against the
+// same stream written without (plain): the same events, framed alike; an
+// event whose data has an object at the gjson path that path names for it
+// ("" when none may change) has it edited with what p priced, in turn;
+// every other event is unchanged.
+func CheckStream(plain, out []byte, p *Pricer, path func(name string, data []byte) string) error {
+	a, b := Events(plain), Events(out)
+	if len(a) != len(b) {
+		return fmt.Errorf("%d events, want %d:\n%s", len(b), len(a), out)
+	}
+	k := 0
+	for i := range a {
+		was, _ := Data(a[i])
+		at := ""
+		if json.Valid(was) {
+			at = path(eventName(a[i]), was)
+		}
+		if at == "" || !gjson.GetBytes(was, at).IsObject() {
+			if !bytes.Equal(a[i], b[i]) {
+				return fmt.Errorf("event %d changed:\n%q\n%q", i, a[i], b[i])
+			}
+			continue
+		}
+		if !bytes.Equal(frame(a[i]), frame(b[i])) {
+			return fmt.Errorf("event %d reframed:\n%q\n%q", i, a[i], b[i])
+		}
+		if k >= len(p.Seen) {
+			return fmt.Errorf("event %d has usage at %s, not priced:\n%s", i, at, was)
+		}
+		cost, remaining := p.want(p.Seen[k])
+		k++
+		data, _ := Data(b[i])
+		if err := CheckObject(was, data, at, cost, remaining); err != nil {
+			return fmt.Errorf("event %d: %v", i, err)
+		}
+	}
+	if k != len(p.Seen) {
+		return fmt.Errorf("%d usage objects priced, %d found:\n%s", len(p.Seen), k, out)
+	}
+	return nil
+}
+
+// want is what p adds for u.
+func (p *Pricer) want(u llm.Usage) (cost, remaining *float64) {
+	c, r := Want(u)
+	if p.Unpriced {
+		cost = nil
+		*r = Budget
+	} else {
+		cost = c
+	}
+	if p.Budget {
+		remaining = r
+	}
+	return cost, remaining
+}
+
+// CheckAnswer checks a JSON answer written with a filter (out) against
+// the same answer written without (plain): only the object at path
+// changed, priced once by p.
+func CheckAnswer(plain, out []byte, p *Pricer, path string) error {
+	if !gjson.GetBytes(plain, path).IsObject() {
+		if !bytes.Equal(plain, out) || len(p.Seen) != 0 {
+			return fmt.Errorf("changed without a usage object:\n%s\n%s", plain, out)
+		}
+		return nil
+	}
+	if len(p.Seen) != 1 {
+		return fmt.Errorf("%d usage objects priced", len(p.Seen))
+	}
+	cost, remaining := p.want(p.Seen[0])
+	return CheckObject(plain, out, path, cost, remaining)
+}
+
+// Tokens is u without its finish reason: the figures a cost depends on.
+func Tokens(u llm.Usage) llm.Usage {
+	u.FinishReason = ""
+	return u
 }
