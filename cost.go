@@ -1,6 +1,8 @@
 package llmrouter
 
 import (
+	"math"
+
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
@@ -16,20 +18,22 @@ func (x *exchange) startCost(m member) *apis.CostFilter {
 		return nil
 	}
 	t, model := m.target, m.model
-	f := cs.CostFilter(x.req.Request, func(u llm.Usage) apis.Cost {
+	f := cs.CostFilter(x.req.Request, x.native(m), func(u llm.Usage) apis.Cost {
 		var c apis.Cost
 		c.USD, c.Priced = t.cost(model, u)
 		if x.ticket != nil && x.decision.HasBudget {
 			// x.spent: what earlier committed attempts cost (none, as
-			// only one attempt can commit), as settle counts it.
-			c.Remaining, c.HasBudget = x.ticket.RemainingAfter(x.decision, x.spent+c.USD), true
+			// only one attempt can commit), as settle counts it. Rounded
+			// to the nano-dollars stores count in.
+			r := x.ticket.RemainingAfter(x.decision, x.spent+c.USD)
+			c.Remaining, c.HasBudget = math.Round(r*1e9)/1e9, true
 		}
 		return c
 	})
 	if f == nil {
 		return nil
 	}
-	x.w.Filter = f.Filter
+	x.w.Filter = f.Func()
 	return f
 }
 
@@ -41,4 +45,5 @@ func (x *exchange) endCost(f *apis.CostFilter) {
 		_, _ = x.w.Write(nil) // an empty write releases what f holds
 	}
 	x.w.Filter = nil
+	f.Release()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"strconv"
+	"sync"
 
 	"github.com/tidwall/gjson"
 
@@ -38,6 +39,7 @@ type UsageFinder interface {
 //
 // A CostFilter serves one attempt and is not safe for concurrent use.
 type CostFilter struct {
+	fn   func(p []byte) []byte // f.Filter
 	find UsageFinder
 	cost CostFunc
 	key  []byte
@@ -70,10 +72,38 @@ type dataLine struct{ start, end, off int }
 
 // NewCostFilter returns a filter that finds usage objects with find in
 // the documents that contain key (`"usage"`, `"usageMetadata"`) and
-// prices them with cost.
+// prices them with cost. Release gives it back when the attempt is over.
 func NewCostFilter(find UsageFinder, key string, cost CostFunc) *CostFilter {
-	return &CostFilter{find: find, cost: cost, key: []byte(key)}
+	f := costFilters.Get().(*CostFilter)
+	f.find, f.cost, f.key = find, cost, append(f.key[:0], key...)
+	return f
 }
+
+var costFilters = sync.Pool{New: func() any {
+	f := new(CostFilter)
+	f.fn = f.Filter
+	return f
+}}
+
+// maxPooled bounds the buffers a released filter keeps.
+const maxPooled = 64 << 10
+
+// Release resets the filter for another attempt; neither it nor what it
+// returned may be used afterwards.
+func (f *CostFilter) Release() {
+	if cap(f.out) > maxPooled || cap(f.held) > maxPooled || cap(f.data) > maxPooled {
+		return
+	}
+	*f = CostFilter{
+		fn: f.fn, key: f.key[:0], held: f.held[:0], out: f.out[:0], data: f.data[:0],
+		text: f.text[:0], ed: f.ed[:0], lines: f.lines[:0],
+	}
+	costFilters.Put(f)
+}
+
+// Func is Filter as a func value, for stream.Writer's Filter (made once
+// per pooled filter, so installing it costs nothing).
+func (f *CostFilter) Func() func(p []byte) []byte { return f.fn }
 
 // Filter edits one write (see CostFilter). The slice it returns is valid
 // until the next call.

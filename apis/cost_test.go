@@ -236,3 +236,23 @@ func FuzzCostFilter(f *testing.F) {
 		}
 	})
 }
+
+// A released filter comes back fresh: no mode, nothing held, nothing of
+// its earlier answer.
+func TestCostFilterRelease(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		f := filter(&costtest.Pricer{})
+		if got := f.Func()([]byte("data: {\"usage\":{\"p\":1000,\"c\":100}}\n\ndata: {\"a\"")); !strings.Contains(string(got), `"cost":`+cost1) || !f.Pending() {
+			t.Fatalf("round %d: %q", i, got)
+		}
+		f.Release()
+		f = filter(&costtest.Pricer{})
+		if f.Pending() {
+			t.Fatal("a pooled filter holds bytes")
+		}
+		if got := f.Filter([]byte(`{"usage":{"p":1000,"c":100}}`)); string(got) != `{"usage":{"p":1000,"c":100,"cost":`+cost1+`}}` {
+			t.Fatalf("round %d, JSON after SSE: %s", i, got)
+		}
+		f.Release()
+	}
+}
