@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -161,6 +162,8 @@ type Handler struct {
 	storeName       string
 	keyReg          *keys.Registration
 	reserveTTL      time.Duration
+	discovering     bool                         // some target has `discover`, see listVersion
+	modelList       *atomic.Pointer[modelsCache] // GET /v1/models, see listModels
 }
 
 // CaddyModule returns the Caddy module information.
@@ -181,6 +184,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	repl := caddy.NewReplacer()
 	h.implicit = new(groupCache)
+	h.modelList = new(atomic.Pointer[modelsCache])
 	h.targets = make(map[string]*Target, len(h.Targets))
 	for i, t := range h.Targets {
 		if t == nil || t.Name == "" {
@@ -221,7 +225,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionPassthrough(); err != nil {
 		return err
 	}
-	return initMetrics(ctx.GetMetricsRegistry())
+	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
+	return h.provisionDiscovery()
 }
 
 // apiOrder is the order in which the built-in inbound APIs match paths;
@@ -500,8 +507,8 @@ func (h *Handler) Validate() error {
 }
 
 // Cleanup releases this config's references to the shared target states
-// (once per acquisition, also after a Provision that failed halfway) and the
-// idle upstream connections.
+// and discovery sources (once per acquisition, also after a Provision that
+// failed halfway) and the idle upstream connections.
 func (h *Handler) Cleanup() error {
 	h.keyReg.Unregister()
 	h.keyReg = nil
@@ -509,6 +516,7 @@ func (h *Handler) Cleanup() error {
 		routing.ReleaseState(key)
 	}
 	h.acquired = nil
+	h.cleanupDiscovery()
 	if h.transport != nil {
 		h.transport.CloseIdleConnections()
 	}
