@@ -62,7 +62,7 @@ func relay(t *testing.T, stream bool, ct, body string, f *apis.CostFilter) ([]by
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out, u
+	return out, costtest.Tokens(u)
 }
 
 // A native stream: message_delta's usage gets the cost of message_start's

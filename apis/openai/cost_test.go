@@ -77,7 +77,7 @@ func check(t *testing.T, relay relayFunc, c *llm.Call, ct, body string, budget b
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Seen) != 1 || p.Seen[0] != u {
+	if len(p.Seen) != 1 || p.Seen[0] != costtest.Tokens(u) {
 		t.Fatalf("priced %+v, the relay counted %+v", p.Seen, u)
 	}
 	return string(out)
