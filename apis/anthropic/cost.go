@@ -21,9 +21,9 @@ func (API) CostFilter(req *apis.Request, native bool, cost apis.CostFunc) *apis.
 }
 
 // usageFinder finds a Messages API `usage` object. In a stream it keeps the
-// figures seen so far, as the router's relay counts them: message_start's,
-// then those message_delta gives (cumulative; an absent or null figure
-// keeps its value).
+// figures seen so far, as the router's relay counts them: message_start's
+// (native streams only), then those message_delta gives (cumulative; an
+// absent or null figure keeps its value).
 type usageFinder struct {
 	native                                         bool
 	input, cacheRead, cacheWrite, output, thinking int64

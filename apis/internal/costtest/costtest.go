@@ -63,8 +63,8 @@ func Run(f *apis.CostFilter, writes ...[]byte) []byte {
 	return append(out, f.Filter(nil)...)
 }
 
-// Split cuts b at the given offsets (taken modulo len(b)+1, sorted out of
-// order ones ignored).
+// Split cuts b at the given offsets, taken modulo len(b)+1; an offset not
+// after the previous cut is ignored.
 func Split(b []byte, cuts ...int) [][]byte {
 	var parts [][]byte
 	last := 0
