@@ -393,6 +393,11 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		x.enc = x.api.NewEncoder(x.w, x.req.Request)
 	}
 	call := x.call(m)
+	if x.h.UsageCost {
+		if f := x.startCost(m); f != nil {
+			defer x.endCost(f)
+		}
+	}
 
 	call.MaxResponseBody = x.h.maxResponseBody
 	ctx, cancel := context.WithTimeoutCause(x.r.Context(), time.Duration(t.timeout), errAttemptTimeout)
@@ -419,6 +424,9 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 			// A relayed stream may differ from the upstream's bytes
 			// (usage chunk, translation, an error event at the end).
 			delete(h, "Content-Length")
+		}
+		if w.Filter != nil {
+			delete(h, "Content-Length") // usage_cost lengthens the body
 		}
 		if x.h.scrubber.HeaderContains(h) {
 			x.h.scrubber.ScrubHeader(h) // an upstream echoing a key in a header

@@ -91,6 +91,32 @@ type Local interface {
 	Answer(w http.ResponseWriter, req *Request) bool
 }
 
+// CostSplicer is implemented by APIs whose answers carry a usage object,
+// for `usage_cost`: CostFilter returns the filter that splices the cost of
+// one attempt of req into the usage objects of its answer (see
+// CostFilter), pricing them with cost, or nil when req's answers carry no
+// usage (token counting). native reports whether the attempt passes the
+// request through, so that the answer is the upstream's own rather than
+// the API's encoder's.
+type CostSplicer interface {
+	CostFilter(req *Request, native bool, cost CostFunc) *CostFilter
+}
+
+// CostFunc prices a usage object of the current attempt's answer.
+type CostFunc func(u llm.Usage) Cost
+
+// Cost is what CostFunc says of one usage object.
+type Cost struct {
+	// USD is the cost at the answering target's price; Priced is false
+	// when the target has no price for the model (no `cost` is added).
+	USD    float64
+	Priced bool
+	// Remaining is the key's budget remainder once the request settles at
+	// USD; HasBudget is false when the request's key has no budget.
+	Remaining float64
+	HasBudget bool
+}
+
 // ModelLister is implemented by APIs with a models list of their own shape
 // (Gemini's `GET /v1beta/models`). MatchModels reports whether path is that
 // list (id empty) or one entry of it.
