@@ -94,6 +94,11 @@ func responseEvents(body []byte) []byte {
 	return out
 }
 
+// ResponseEvents renders a whole `response` object as the event stream of
+// a streamed request (see responseEvents); the response cache replays a
+// stored answer with it.
+func ResponseEvents(body []byte) []byte { return responseEvents(body) }
+
 // writeResponseEvents sends a whole answer to a streamed request as its
 // event stream.
 func writeResponseEvents(w llm.ResponseWriter, status int, body []byte) error {
