@@ -132,6 +132,10 @@ type Handler struct {
 	// or an error event after the first byte). Default: 64 MiB.
 	MaxResponseBody int64 `json:"max_response_body,omitempty"`
 
+	// Cache is the response cache (SPEC 12): identical requests within its
+	// TTL are answered from it. Default: none.
+	Cache *CacheConfig `json:"cache,omitempty"`
+
 	logger          *zap.Logger
 	targets         map[string]*Target
 	aliases         map[string]*ModelAlias
@@ -161,6 +165,7 @@ type Handler struct {
 	storeName       string
 	keyReg          *keys.Registration
 	reserveTTL      time.Duration
+	cache           *responseCache // nil without a cache
 }
 
 // CaddyModule returns the Caddy module information.
@@ -219,6 +224,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("keys: %v", err)
 	}
 	if err := h.provisionPassthrough(); err != nil {
+		return err
+	}
+	if err := h.provisionCache(); err != nil {
 		return err
 	}
 	return initMetrics(ctx.GetMetricsRegistry())
@@ -503,6 +511,8 @@ func (h *Handler) Validate() error {
 // (once per acquisition, also after a Provision that failed halfway) and the
 // idle upstream connections.
 func (h *Handler) Cleanup() error {
+	h.cache.close()
+	h.cache = nil
 	h.keyReg.Unregister()
 	h.keyReg = nil
 	for _, key := range h.acquired {

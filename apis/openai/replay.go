@@ -418,10 +418,9 @@ func AppendUsage(b []byte, u llm.Usage) []byte {
 // one is left out, a missing one is made from u.
 func (API) ReplayEvents(req *apis.Request, events []byte, u llm.Usage) []byte {
 	// The common cases, without reading the events: a stream with a usage
-	// object for a client that asks for it, one without for one that
-	// does not.
-	hasUsage := bytes.Contains(events, usageObject)
-	if req.IncludeUsage == hasUsage && (hasUsage || !bytes.Contains(events, usageKey)) {
+	// object for a client that asks for it, one without (`"usage":null`
+	// at most) for one that does not.
+	if req.IncludeUsage == hasUsageObject(events) {
 		return events
 	}
 	var (
@@ -462,10 +461,25 @@ func (API) ReplayEvents(req *apis.Request, events []byte, u llm.Usage) []byte {
 	}
 }
 
-var (
-	usageObject = []byte(`"usage":{`)
-	usageKey    = []byte(`"usage"`)
-)
+var usageKey = []byte(`"usage"`)
+
+// hasUsageObject reports whether events hold a `"usage"` member whose
+// value is an object, with one scan.
+func hasUsageObject(events []byte) bool {
+	for {
+		i := bytes.Index(events, usageKey)
+		if i < 0 {
+			return false
+		}
+		rest := bytes.TrimLeft(events[i+len(usageKey):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			if rest = bytes.TrimLeft(rest[1:], " \t\r\n"); len(rest) > 0 && rest[0] == '{' {
+				return true
+			}
+		}
+		events = events[i+len(usageKey):]
+	}
+}
 
 func isEmptyChoices(r gjson.Result) bool {
 	return !r.Exists() || r.Type == gjson.Null || r.IsArray() && len(r.Array()) == 0
