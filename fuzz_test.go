@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/llmrouter/caddy-llm-router/llm"
@@ -19,6 +20,11 @@ func FuzzDecodeAndResolve(f *testing.F) {
 		`{"model":"claude/x","messages":[]}`, `{"model":"[openai]x","messages":[]}`,
 		`{"model":"[openai","messages":[]}`, `{"model":"/","messages":[]}`, `{"model":"a","model":"b"}`,
 		`{"model":"\u0000","messages":[]}`, `[]`, `{`, `null`, `{"model":1}`, "\xff\xfe",
+		// Deep nesting, invalid UTF-8, huge strings, client fallback lists.
+		`{"model":"x","messages":` + strings.Repeat("[", 5000), `{"model":"x","messages":[],"a":` + strings.Repeat(`{"b":`, 1200) + `1` + strings.Repeat("}", 1200) + `}`,
+		"{\"model\":\"gpt-4o\xff\",\"messages\":[]}", `{"model":"` + strings.Repeat("m", 300) + `","messages":[]}`,
+		`{"model":"x","messages":[{"role":"user","content":"` + strings.Repeat("é", 5000) + `"}]}`,
+		`{"model":"a","models":["b","openai/c",1],"messages":[]}`, `{"model":"az/..","messages":[]}`,
 	} {
 		f.Add([]byte(seed), "")
 		f.Add([]byte(seed), "openai")

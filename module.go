@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -165,7 +166,9 @@ type Handler struct {
 	storeName       string
 	keyReg          *keys.Registration
 	reserveTTL      time.Duration
-	cache           *responseCache // nil without a cache
+	discovering     bool                         // some target has `discover`, see listVersion
+	modelList       *atomic.Pointer[modelsCache] // GET /v1/models, see listModels
+	cache           *responseCache               // nil without a cache
 }
 
 // CaddyModule returns the Caddy module information.
@@ -186,6 +189,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	repl := caddy.NewReplacer()
 	h.implicit = new(groupCache)
+	h.modelList = new(atomic.Pointer[modelsCache])
 	h.targets = make(map[string]*Target, len(h.Targets))
 	for i, t := range h.Targets {
 		if t == nil || t.Name == "" {
@@ -229,7 +233,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionCache(); err != nil {
 		return err
 	}
-	return initMetrics(ctx.GetMetricsRegistry())
+	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
+	return h.provisionDiscovery()
 }
 
 // apiOrder is the order in which the built-in inbound APIs match paths;
@@ -508,8 +515,8 @@ func (h *Handler) Validate() error {
 }
 
 // Cleanup releases this config's references to the shared target states
-// (once per acquisition, also after a Provision that failed halfway) and the
-// idle upstream connections.
+// and discovery sources (once per acquisition, also after a Provision that
+// failed halfway) and the idle upstream connections.
 func (h *Handler) Cleanup() error {
 	h.cache.close()
 	h.cache = nil
@@ -519,6 +526,7 @@ func (h *Handler) Cleanup() error {
 		routing.ReleaseState(key)
 	}
 	h.acquired = nil
+	h.cleanupDiscovery()
 	if h.transport != nil {
 		h.transport.CloseIdleConnections()
 	}

@@ -121,10 +121,10 @@ func TestHostileAzureTraversal(t *testing.T) {
 // credentials it received: in headers, in a JSON body (raw and
 // JSON-escaped), and in a text body where the key crosses the 200-byte
 // mark that messages used to be cut at.
-func echoUpstream(t *testing.T, mode *atomic.Value) *httptest.Server {
+func echoUpstream(t *testing.T, mode *atomic.Value, alsoEcho ...string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		extra := r.Header.Get("Helicone-Auth")
+		extra := r.Header.Get("Helicone-Auth") + " " + strings.Join(alsoEcho, " ")
 		w.Header().Set("X-Echo-Key", key)
 		w.Header().Set("X-Request-Id", "req-"+extra)
 		w.Header().Set("Retry-After", "0")
@@ -159,18 +159,30 @@ func echoUpstream(t *testing.T, mode *atomic.Value) *httptest.Server {
 func TestHostileSecretsNeverLeak(t *testing.T) {
 	const apiKey = "sk-live-abcdefghijklmnopqrstuvwxyz0123456789"
 	const headerSecret = "Bearer hel-secret/0123456789abcdef"
+	const otherKey = "sk-ant-other-target-key-0987654321zyxw"
+	const otherHeader = "gw-secret-header-value-55555"
 	t.Setenv("LEAK_API_KEY", apiKey)
 	t.Setenv("LEAK_HEADER", headerSecret)
 	mode := &atomic.Value{}
-	up := echoUpstream(t, mode)
+	up := echoUpstream(t, mode, otherKey, otherHeader)
+	// A second target's secrets, which the first target's upstream also
+	// echoes (a shared proxy in between): every secret of the config is
+	// scrubbed, whichever target answered.
 	logPath := loadLogged(t, router(fmt.Sprintf(`target leaky {
 		base_url %s
 		api_key {env.LEAK_API_KEY}
 		header Helicone-Auth "{env.LEAK_HEADER}"
+		models gpt-*
+	}
+	target other {
+		provider anthropic
+		api_key %s
+		header X-Gateway-Auth %s
+		models claude-*
 	}
 	retries 0
-	cooldown 1 1m`, up.URL)))
-	secrets := []string{apiKey, headerSecret, "hel-secret/0123456789abcdef", apiKey[:24], `hel-secret\/0123456789`}
+	cooldown 1 1m`, up.URL, otherKey, otherHeader)))
+	secrets := []string{apiKey, headerSecret, "hel-secret/0123456789abcdef", apiKey[:24], `hel-secret\/0123456789`, otherKey, otherHeader}
 	check := func(what string, b []byte) {
 		t.Helper()
 		s := string(b)
@@ -266,12 +278,49 @@ func TestHostileWrong2xx(t *testing.T) {
 			t.Fatalf("stream %v: target %s type %s", stream, r.Header.Get("X-LLM-Target"), r.Header.Get("Content-Type"))
 		}
 	}
+	// Truncated JSON from the first target: the second answers.
+	truncated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cut of`)
+	}))
+	t.Cleanup(truncated.Close)
+	load(t, router(fmt.Sprintf(`target cut {
+		base_url %s
+	}
+	target good {
+		base_url %s
+		weight 0
+	}
+	retries 0`, truncated.URL, good.BaseURL())))
+	r := do(t, "/v1/chat/completions", chat("m"))
+	expectStatus(t, r, 200)
+	if r.Header.Get("X-LLM-Target") != "good" || r.Header.Get("X-LLM-Attempts") != "2" {
+		t.Fatalf("target %s attempts %s", r.Header.Get("X-LLM-Target"), r.Header.Get("X-LLM-Attempts"))
+	}
+	// A complete JSON answer to a streamed request arrives as a stream.
+	jsonOnly := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"j","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"whole answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`)
+	}))
+	t.Cleanup(jsonOnly.Close)
+	load(t, router(fmt.Sprintf(`target j {
+		base_url %s
+	}`, jsonOnly.URL)))
+	resp := post(t, "/v1/chat/completions", chat("m", `"stream":true`, `"stream_options":{"include_usage":true}`))
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	events := readSSE(t, resp)
+	if contentOf(events) != "whole answer" || events[len(events)-1].Data != "[DONE]" || !strings.Contains(events[len(events)-2].Data, `"total_tokens":5`) {
+		t.Fatalf("events %v", events)
+	}
+
 	// Only the HTML target: a 502 naming it.
 	load(t, router(fmt.Sprintf(`target html {
 		base_url %s
 	}
 	retries 0`, html.URL)))
-	r := do(t, "/v1/chat/completions", chat("m"))
+	r = do(t, "/v1/chat/completions", chat("m"))
 	expectError(t, r, 502, "upstream_error")
 	if !strings.Contains(r.json("error.message").Str, "text/html") {
 		t.Fatalf("%s", r.Body)

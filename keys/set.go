@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/llmrouter/caddy-llm-router/internal/glob"
 )
 
 // hashPrefix marks a secret given as the SHA-256 of the key.
@@ -27,7 +28,7 @@ type Key struct {
 	Targets []string
 
 	hash    [sha256.Size]byte
-	globs   []glob
+	globs   []glob.Glob
 	targets map[string]bool
 }
 
@@ -44,7 +45,7 @@ func (k *Key) AllowsModel(model string) bool {
 		return true
 	}
 	for _, g := range k.globs {
-		if g.match(model) {
+		if g.Match(model) {
 			return true
 		}
 	}

@@ -70,3 +70,33 @@ func BytesString(b []byte) string {
 	}
 	return unsafe.String(&b[0], len(b))
 }
+
+// AppendCompact appends valid JSON without its insignificant whitespace
+// (Google, for one, pretty-prints its JSON answers).
+func AppendCompact(b []byte, raw string) []byte {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if inString {
+			b = append(b, c)
+			switch c {
+			case '\\':
+				if i+1 < len(raw) {
+					i++
+					b = append(b, raw[i])
+				}
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '"':
+			inString = true
+		}
+		b = append(b, c)
+	}
+	return b
+}

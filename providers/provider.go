@@ -79,3 +79,13 @@ type Proxy interface {
 	ProxyURL(u *llm.Upstream, path, rawQuery string) string
 	Authorize(h http.Header, u *llm.Upstream, key string)
 }
+
+// ModelLister is implemented by providers that can list the models their
+// upstream serves, for targets with `discover` (SPEC 11). ListModels
+// fetches the whole list, every page, with the upstream's own auth (u's key,
+// version and extra headers) through client, and returns the model names as
+// a client asks for them, in the upstream's order. It honours ctx, and its
+// errors never hold the key (see ListError).
+type ModelLister interface {
+	ListModels(ctx context.Context, u *llm.Upstream, client *http.Client) ([]string, error)
+}

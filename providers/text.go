@@ -2,11 +2,7 @@ package providers
 
 import (
 	"bytes"
-	"mime"
-	"net/http"
 	"unicode/utf8"
-
-	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
 // SnippetLimit bounds what Snippet keeps of a body. The router scrubs
@@ -25,14 +21,4 @@ func Snippet(b []byte) string {
 		b = b[:len(b)-1]
 	}
 	return string(bytes.Join(bytes.Fields(b), []byte(" ")))
-}
-
-// IsEventStream reports whether a response is Server-Sent Events.
-func IsEventStream(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	if ct == stream.ContentType {
-		return true
-	}
-	mt, _, _ := mime.ParseMediaType(ct)
-	return mt == stream.ContentType
 }

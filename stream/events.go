@@ -2,6 +2,8 @@ package stream
 
 import (
 	"io"
+	"mime"
+	"net/http"
 	"sync"
 )
 
@@ -45,4 +47,14 @@ func AppendEvent(b []byte, name string, data []byte) []byte {
 	b = append(b, dataPrefix...)
 	b = append(b, data...)
 	return append(b, eventEnd...)
+}
+
+// IsEventStream reports whether headers announce Server-Sent Events.
+func IsEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	if ct == ContentType {
+		return true
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == ContentType
 }

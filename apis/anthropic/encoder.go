@@ -7,7 +7,6 @@ import (
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/llm"
-	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -69,7 +68,7 @@ func (e *encoder) decide() {
 	if e.mode != modeUnknown {
 		return
 	}
-	if providers.IsEventStream(e.w.Header()) {
+	if stream.IsEventStream(e.w.Header()) {
 		e.mode = modeSSE
 	} else {
 		e.mode = modeJSON

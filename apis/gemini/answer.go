@@ -114,7 +114,7 @@ func appendCallPart(b []byte, id, name, args string) []byte {
 	b = llm.AppendString(b, name)
 	b = append(b, `,"args":`...)
 	if gjson.Valid(args) && gjson.Parse(args).IsObject() {
-		b = appendCompact(b, args)
+		b = llm.AppendCompact(b, args)
 	} else {
 		b = append(b, "{}"...)
 	}

@@ -107,7 +107,7 @@ func appendEmbeddings(b, hub []byte, op llm.Op) ([]byte, *llm.Error) {
 	values := func(e gjson.Result) {
 		b = append(b, `{"values":`...)
 		if v := e.Get("embedding"); v.IsArray() {
-			b = appendCompact(b, v.Raw)
+			b = llm.AppendCompact(b, v.Raw)
 		} else {
 			b = append(b, "[]"...)
 		}

@@ -50,7 +50,7 @@ func appendGeneration(b []byte, g gjson.Result) ([]byte, *llm.Error) {
 		case "stopSequences", "stop_sequences":
 			if v.IsArray() {
 				b = append(b, `,"stop":`...)
-				b = appendCompact(b, v.Raw)
+				b = llm.AppendCompact(b, v.Raw)
 			}
 		case "responseMimeType", "response_mime_type":
 			mime = v
@@ -86,7 +86,7 @@ func appendGeneration(b []byte, g gjson.Result) ([]byte, *llm.Error) {
 		switch {
 		case jsonSchema.IsObject():
 			b = append(b, `,"response_format":{"type":"json_schema","json_schema":{"name":"response","schema":`...)
-			b = appendCompact(b, jsonSchema.Raw)
+			b = llm.AppendCompact(b, jsonSchema.Raw)
 			b = append(b, "}}"...)
 		case schema.IsObject():
 			b = append(b, `,"response_format":{"type":"json_schema","json_schema":{"name":"response","schema":`...)

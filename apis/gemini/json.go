@@ -50,35 +50,6 @@ func appendJoined(b []byte, texts []gjson.Result) []byte {
 	return append(b, '"')
 }
 
-// appendCompact appends valid JSON without its insignificant whitespace.
-func appendCompact(b []byte, raw string) []byte {
-	inString := false
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if inString {
-			b = append(b, c)
-			switch c {
-			case '\\':
-				if i+1 < len(raw) {
-					i++
-					b = append(b, raw[i])
-				}
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '"':
-			inString = true
-		}
-		b = append(b, c)
-	}
-	return b
-}
-
 // hasPrefixFold is strings.HasPrefix ignoring ASCII case.
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)

@@ -24,7 +24,7 @@ var schemaNames = map[string]string{
 // bounded by the router's JSON depth limit.
 func appendSchema(b []byte, s gjson.Result) []byte {
 	if !s.IsObject() {
-		return appendCompact(b, s.Raw)
+		return llm.AppendCompact(b, s.Raw)
 	}
 	nullable := s.Get("nullable").Type == gjson.True
 	b = append(b, '{')
@@ -47,7 +47,7 @@ func appendSchema(b []byte, s gjson.Result) []byte {
 		case "type":
 			if v.Type != gjson.String {
 				key("type")
-				b = appendCompact(b, v.Raw)
+				b = llm.AppendCompact(b, v.Raw)
 				break
 			}
 			t := strings.ToLower(v.Str)
@@ -67,12 +67,12 @@ func appendSchema(b []byte, s gjson.Result) []byte {
 		case "example":
 			key("examples")
 			b = append(b, '[')
-			b = appendCompact(b, v.Raw)
+			b = llm.AppendCompact(b, v.Raw)
 			b = append(b, ']')
 		case "properties":
 			key("properties")
 			if !v.IsObject() {
-				b = appendCompact(b, v.Raw)
+				b = llm.AppendCompact(b, v.Raw)
 				break
 			}
 			b = append(b, '{')
@@ -82,7 +82,7 @@ func appendSchema(b []byte, s gjson.Result) []byte {
 					b = append(b, ',')
 				}
 				i++
-				b = appendCompact(b, pk.Raw)
+				b = llm.AppendCompact(b, pk.Raw)
 				b = append(b, ':')
 				b = appendSchema(b, pv)
 				return true
@@ -94,7 +94,7 @@ func appendSchema(b []byte, s gjson.Result) []byte {
 		case "anyOf":
 			key("anyOf")
 			if !v.IsArray() {
-				b = appendCompact(b, v.Raw)
+				b = llm.AppendCompact(b, v.Raw)
 				break
 			}
 			b = append(b, '[')
@@ -110,7 +110,7 @@ func appendSchema(b []byte, s gjson.Result) []byte {
 			b = append(b, ']')
 		default:
 			key(name)
-			b = appendCompact(b, v.Raw)
+			b = llm.AppendCompact(b, v.Raw)
 		}
 		return true
 	})

@@ -121,7 +121,7 @@ type converter struct {
 // appendJSONText appends raw JSON, without its insignificant whitespace, as
 // a JSON string (the hub carries arguments and results as text).
 func (cv *converter) appendJSONText(b []byte, raw string) []byte {
-	cv.tmp = appendCompact(cv.tmp[:0], raw)
+	cv.tmp = llm.AppendCompact(cv.tmp[:0], raw)
 	return llm.AppendString(b, llm.BytesString(cv.tmp))
 }
 

@@ -96,7 +96,7 @@ func appendFunction(b []byte, d gjson.Result) []byte {
 	}
 	b = append(b, `,"parameters":`...)
 	if js := field(d, "parametersJsonSchema", "parameters_json_schema"); js.IsObject() {
-		b = appendCompact(b, js.Raw)
+		b = llm.AppendCompact(b, js.Raw)
 	} else if p := d.Get("parameters"); p.IsObject() {
 		b = appendSchema(b, p)
 	} else {

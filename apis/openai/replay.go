@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/openaiwire"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -20,61 +21,18 @@ import (
 
 var errNotAnswer = errors.New("openai: the stored answer has no choices")
 
-// AnswerToEvents renders a chat completion as chat.completion.chunk events
-// — per choice, one chunk with the whole message as its delta (tool calls
-// with their indexes) and one with its finish_reason — and a legacy
-// text_completion as one chunk per choice; then the usage chunk when req
-// asks for it, then `[DONE]`.
+// AnswerToEvents renders a chat completion (or a legacy text_completion)
+// as its chunks, as the openai provider does for a server that ignored
+// `stream` (openaiwire.AppendChunks), with the usage chunk when req asks
+// for it.
 func (API) AnswerToEvents(req *apis.Request, answer []byte) ([]byte, error) {
 	// An event is one line: the answer as compact JSON (OpenAI indents
 	// its answers).
 	doc := gjson.Get(llm.BytesString(answer), "@ugly")
-	choices := doc.Get("choices")
-	if !choices.IsArray() {
+	if !doc.Get("choices").IsArray() {
 		return nil, errNotAnswer
 	}
-	text := doc.Get("object").Str == "text_completion"
-	object := "chat.completion.chunk"
-	if text {
-		object = "text_completion"
-	}
-	head := chunkHead(doc, object)
-	var out []byte
-	chunk := func(choices string, usage string) {
-		b := append(head[:len(head):len(head)], `,"choices":`...)
-		b = append(b, choices...)
-		if usage != "" {
-			b = append(b, `,"usage":`...)
-			b = append(b, usage...)
-		}
-		b = append(b, '}')
-		out = stream.AppendEvent(out, "", b)
-	}
-	choices.ForEach(func(_, c gjson.Result) bool {
-		if text {
-			chunk("["+c.Raw+"]", "")
-			return true
-		}
-		index := c.Get("index").Raw
-		if index == "" {
-			index = "0"
-		}
-		b := []byte(`[{"index":` + index + `,"delta":`)
-		b = appendDelta(b, c.Get("message"))
-		b = append(b, `,"logprobs":`...)
-		b = appendRaw(b, c.Get("logprobs"))
-		b = append(b, `,"finish_reason":null}]`...)
-		chunk(string(b), "")
-		b = append(b[:0], `[{"index":`+index+`,"delta":{},"finish_reason":`...)
-		b = appendRaw(b, c.Get("finish_reason"))
-		b = append(b, "}]"...)
-		chunk(string(b), "")
-		return true
-	})
-	if u := doc.Get("usage"); req.IncludeUsage && u.IsObject() {
-		chunk("[]", u.Raw)
-	}
-	return llm.AppendDone(out), nil
+	return openaiwire.AppendChunks(make([]byte, 0, len(doc.Raw)*2+256), doc, req.IncludeUsage), nil
 }
 
 // chunkHead is `{"id":…,"object":…,"created":…,"model":…` (and the
@@ -98,48 +56,6 @@ func chunkHead(doc gjson.Result, object string) []byte {
 		}
 	}
 	return b
-}
-
-// appendDelta writes a message as a delta: its members as they are, the
-// role first, tool calls with their `index`.
-func appendDelta(b []byte, msg gjson.Result) []byte {
-	b = append(b, `{"role":"assistant"`...)
-	msg.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "role":
-			return true
-		case "tool_calls":
-			b = append(b, `,"tool_calls":[`...)
-			i := 0
-			v.ForEach(func(_, tc gjson.Result) bool {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, `{"index":`...)
-				b = strconv.AppendInt(b, int64(i), 10)
-				tc.ForEach(func(tk, tv gjson.Result) bool {
-					if tk.Str != "index" {
-						b = append(b, ',')
-						b = append(b, tk.Raw...)
-						b = append(b, ':')
-						b = append(b, tv.Raw...)
-					}
-					return true
-				})
-				b = append(b, '}')
-				i++
-				return true
-			})
-			b = append(b, ']')
-			return true
-		}
-		b = append(b, ',')
-		b = append(b, k.Raw...)
-		b = append(b, ':')
-		b = append(b, v.Raw...)
-		return true
-	})
-	return append(b, '}')
 }
 
 // appendRaw writes v as it is, null when it is missing.

@@ -6,8 +6,8 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/openaiwire"
 	"github.com/llmrouter/caddy-llm-router/llm"
-	openaiprovider "github.com/llmrouter/caddy-llm-router/providers/openai"
 )
 
 // The response cache's conversions (apis.Replayer) between a `response`
@@ -16,7 +16,8 @@ import (
 var errNotResponse = errors.New("responses: the stored answer is not a response")
 
 // AnswerToEvents renders a response object as its event stream, as the
-// openai provider does for a server that ignored `stream`:
+// openai provider does for a server that ignored `stream`
+// (openaiwire.ResponseEvents):
 // response.created and .in_progress, each output item added, its content
 // as one delta, done, and the terminal event of its status.
 func (API) AnswerToEvents(_ *apis.Request, answer []byte) ([]byte, error) {
@@ -25,7 +26,7 @@ func (API) AnswerToEvents(_ *apis.Request, answer []byte) ([]byte, error) {
 	if !doc.Get("output").IsArray() {
 		return nil, errNotResponse
 	}
-	return openaiprovider.ResponseEvents([]byte(doc.Raw)), nil
+	return openaiwire.ResponseEvents([]byte(doc.Raw)), nil
 }
 
 // EventsToAnswer returns the response of the stream's terminal event

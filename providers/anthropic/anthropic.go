@@ -172,7 +172,7 @@ func (Provider) Check(c *llm.Call) error {
 // by event (see writeStream), a message as one chat completion (see
 // writeMessage).
 func (Provider) WriteResponse(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	if c.Stream && providers.IsEventStream(resp.Header) {
+	if c.Stream && stream.IsEventStream(resp.Header) {
 		return writeStream(w, resp, c)
 	}
 	return writeMessage(w, resp, c)

@@ -64,7 +64,7 @@ var defaultVersion = []string{DefaultVersion}
 // relayEvents). The upstream's response headers pass, except hop-by-hop
 // ones.
 func (Provider) RelayNative(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	if c.Stream && providers.IsEventStream(resp.Header) {
+	if c.Stream && stream.IsEventStream(resp.Header) {
 		return relayEvents(w, resp, c)
 	}
 	buf, err := llm.ReadAll(resp.Body, resp.ContentLength, c.MaxResponseBody)

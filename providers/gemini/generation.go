@@ -122,5 +122,5 @@ func appendRaw(b []byte, v gjson.Result) []byte {
 	if v.Raw == "" {
 		return append(b, "null"...)
 	}
-	return appendCompact(b, v.Raw)
+	return llm.AppendCompact(b, v.Raw)
 }

@@ -19,7 +19,7 @@ import (
 // is read from usageMetadata on the way, the finish reason (Gemini's own,
 // for traces) from the first candidate.
 func (Provider) RelayNative(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	if c.Stream && providers.IsEventStream(resp.Header) {
+	if c.Stream && stream.IsEventStream(resp.Header) {
 		return relayStream(w, resp, c)
 	}
 	buf, err := llm.ReadAll(resp.Body, resp.ContentLength, c.MaxResponseBody)
@@ -223,7 +223,7 @@ func relayArray(w llm.ResponseWriter, resp *http.Response, body []byte) (llm.Usa
 			finished = true
 		}
 		out = append(out, "data: "...)
-		out = appendCompact(out, v.Raw)
+		out = llm.AppendCompact(out, v.Raw)
 		out = append(out, sseFrameEnd...)
 		return failure == nil
 	}

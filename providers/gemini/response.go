@@ -158,41 +158,11 @@ func appendToolCall(b []byte, index int, fc gjson.Result, signature string) []by
 	args := fc.Get("args")
 	if args.IsObject() {
 		var scratch [256]byte
-		b = llm.AppendString(b, llm.BytesString(appendCompact(scratch[:0], args.Raw)))
+		b = llm.AppendString(b, llm.BytesString(llm.AppendCompact(scratch[:0], args.Raw)))
 	} else {
 		b = append(b, `"{}"`...)
 	}
 	return append(b, "}}"...)
-}
-
-// appendCompact appends valid JSON without its insignificant whitespace
-// (Google pretty-prints its JSON answers).
-func appendCompact(b []byte, raw string) []byte {
-	inString := false
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if inString {
-			b = append(b, c)
-			switch c {
-			case '\\':
-				if i+1 < len(raw) {
-					i++
-					b = append(b, raw[i])
-				}
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '"':
-			inString = true
-		}
-		b = append(b, c)
-	}
-	return b
 }
 
 // finishReason maps Gemini's finishReason to OpenAI's; "" when the

@@ -45,7 +45,7 @@ func appendArgs(b []byte, args string) []byte {
 	case trimmed == "":
 		return append(b, "{}"...)
 	case trimmed[0] == '{' && gjson.Valid(trimmed):
-		return appendCompact(b, trimmed)
+		return llm.AppendCompact(b, trimmed)
 	}
 	b = append(b, `{"arguments":`...)
 	b = llm.AppendString(b, args)
@@ -63,7 +63,7 @@ func appendFunctionResponse(b []byte, name string, content gjson.Result) []byte 
 	b = append(b, `,"response":`...)
 	text := contentText(content)
 	if trimmed := strings.TrimSpace(text); len(trimmed) > 0 && trimmed[0] == '{' && gjson.Valid(trimmed) {
-		b = appendCompact(b, trimmed)
+		b = llm.AppendCompact(b, trimmed)
 	} else {
 		b = append(b, `{"content":`...)
 		b = llm.AppendString(b, text)

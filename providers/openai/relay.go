@@ -18,11 +18,18 @@ import (
 // finished (no `[DONE]`, no finish_reason).
 var ErrStreamCut = errors.New("upstream closed the stream before it finished")
 
+// ErrInvalidAnswer is returned for a 2xx body that is not one complete
+// JSON value (an upstream cut off mid-answer, an HTML page): the attempt
+// fails like a 502 and may be retried.
+var ErrInvalidAnswer = errors.New("the upstream's answer is not complete JSON")
+
 // Relay writes an OpenAI-format 2xx response to the client: a JSON body
-// unchanged (read whole first, so a failure while reading it can still be
-// retried), an event stream event by event (see relayStream).
+// unchanged (read whole and checked first, so a failure while reading it,
+// or a truncated answer, can still be retried), an event stream event by
+// event (see relayStream). A streamed request answered with one JSON body
+// gets it as an event stream.
 func Relay(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	if c.Stream && providers.IsEventStream(resp.Header) {
+	if c.Stream && stream.IsEventStream(resp.Header) {
 		return relayStream(w, resp, c)
 	}
 	buf, err := llm.ReadAll(resp.Body, resp.ContentLength, c.MaxResponseBody)
@@ -31,7 +38,18 @@ func Relay(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, e
 	}
 	defer llm.PutBuffer(buf)
 	body := buf.Bytes()
-	usage := UsageOf(gjson.Get(llm.BytesString(body), "usage"))
+	if llm.CheckJSON(body, llm.MaxDepth) != nil {
+		return llm.Usage{}, ErrInvalidAnswer
+	}
+	doc := gjson.ParseBytes(body)
+	usage := UsageOf(doc.Get("usage"))
+	if f := doc.Get("choices.0.finish_reason"); f.Type == gjson.String {
+		usage.FinishReason = f.Str
+	}
+	if c.Stream {
+		providers.CopyResponseHeaders(w.Header(), resp.Header)
+		return usage, writeAsStream(w, body, c)
+	}
 	providers.CopyResponseHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
+	"github.com/tidwall/gjson"
 )
 
 func sseResponse(body string) *http.Response {
@@ -103,14 +104,58 @@ func TestRelayEndings(t *testing.T) {
 	}
 }
 
-// A JSON answer to a stream request passes through as JSON.
+// A JSON answer to a stream request (a server that ignores `stream`) is
+// relayed as a stream of that answer, usage included (SPEC 5.3).
 func TestRelayJSONAnswerToStream(t *testing.T) {
-	rec := httptest.NewRecorder()
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(strings.NewReader(`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`))}
-	u, err := Relay(stream.NewWriter(rec), resp, &llm.Call{Stream: true})
-	if err != nil || u.CompletionTokens != 2 || rec.Body.String() != `{"usage":{"prompt_tokens":1,"completion_tokens":2}}` {
-		t.Fatalf("%v %+v %q", err, u, rec.Body.String())
+	answer := `{"id":"c1","object":"chat.completion","created":7,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \"there\"","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`
+	for _, includeUsage := range []bool{false, true} {
+		rec := httptest.NewRecorder()
+		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"9"}},
+			Body: io.NopCloser(strings.NewReader(answer))}
+		u, err := Relay(stream.NewWriter(rec), resp, &llm.Call{Stream: true, IncludeUsage: includeUsage})
+		if err != nil || u.CompletionTokens != 2 || u.FinishReason != "tool_calls" {
+			t.Fatalf("%v %+v", err, u)
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "text/event-stream" || rec.Header().Get("Content-Length") != "" {
+			t.Fatalf("headers %v", rec.Header())
+		}
+		var content, args, finish string
+		var sawUsage, done bool
+		for _, line := range strings.Split(rec.Body.String(), "\n") {
+			data, ok := strings.CutPrefix(line, "data: ")
+			if !ok {
+				continue
+			}
+			if data == "[DONE]" {
+				done = true
+				continue
+			}
+			if !gjson.Valid(data) || gjson.Get(data, "object").Str != "chat.completion.chunk" || gjson.Get(data, "id").Str != "c1" {
+				t.Fatalf("chunk %s", data)
+			}
+			content += gjson.Get(data, "choices.0.delta.content").Str
+			args += gjson.Get(data, "choices.0.delta.tool_calls.0.function.arguments").Str
+			if f := gjson.Get(data, "choices.0.finish_reason").Str; f != "" {
+				finish = f
+			}
+			sawUsage = sawUsage || gjson.Get(data, "usage.total_tokens").Int() == 3
+		}
+		if content != `Hi "there"` || args != `{"a":1}` || finish != "tool_calls" || !done || sawUsage != includeUsage {
+			t.Fatalf("content %q args %q finish %q done %v usage %v\n%s", content, args, finish, done, sawUsage, rec.Body.String())
+		}
+	}
+}
+
+// A 2xx whose body is not complete JSON fails the attempt (it can be
+// retried) and writes nothing.
+func TestRelayTruncatedJSON(t *testing.T) {
+	for _, body := range []string{`{"id":"c1","choices":[{"message":{"content":"hal`, `<html>oops</html>`, ``} {
+		rec := httptest.NewRecorder()
+		w := stream.NewWriter(rec)
+		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}
+		if _, err := Relay(w, resp, &llm.Call{}); !errors.Is(err, ErrInvalidAnswer) || w.Committed() {
+			t.Fatalf("%q: %v committed %v", body, err, w.Committed())
+		}
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 // responseEvents), or an event stream event by event (see
 // responsesRelay). It reads the usage on the way.
 func RelayResponses(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
-	if c.Stream && providers.IsEventStream(resp.Header) {
+	if c.Stream && stream.IsEventStream(resp.Header) {
 		rl := responsesRelay{w: w, resp: resp, c: c}
 		return rl.run()
 	}
