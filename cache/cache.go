@@ -77,11 +77,14 @@ func (c *Cache) Lookup(ctx context.Context, k Key, wait time.Duration) (*Entry, 
 	if c.coord == nil || err != nil {
 		return nil, f, err
 	}
-	release, acquired, err := c.coord.Lock(ctx, k, wait)
+	e, release, err := c.coord.Lock(ctx, k, wait)
 	switch {
 	case err != nil:
 		return nil, f, err // lead without the other instances
-	case acquired:
+	case e != nil:
+		f.finish(e) // another instance stored it meanwhile
+		return e, nil, nil
+	case release != nil:
 		f.release = release
 		return nil, f, nil
 	}

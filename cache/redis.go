@@ -161,23 +161,40 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`)
 
-// Lock implements Coordinator with SET NX PX.
-func (r *Redis) Lock(ctx context.Context, k Key, ttl time.Duration) (func(), bool, error) {
+// lockScript returns the entry if there is one, else takes the lock if it
+// is free (SET NX PX): the leader of another instance may have stored its
+// answer and released its lock since the caller looked.
+var lockScript = goredis.NewScript(`
+local e = redis.call('GET', KEYS[1])
+if e then return {2, e} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
+return {0}`)
+
+// Lock implements Coordinator with one script: the entry, or SET NX PX.
+func (r *Redis) Lock(ctx context.Context, k Key, ttl time.Duration) (*Entry, func(), error) {
 	b := r.b
 	if b.down() {
-		return nil, false, errRedisDown
+		return nil, nil, errRedisDown
 	}
 	var tok [16]byte
 	_, _ = rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:])
 	lock := b.lockKey(k)
 	b.trips.Add(1)
-	ok, err := b.client.SetNX(ctx, lock, token, max(ttl, time.Millisecond)).Result()
+	res, err := lockScript.Run(ctx, b.client, []string{b.entryKey(k), lock}, token, max(ttl, time.Millisecond).Milliseconds()).Slice()
 	if err != nil {
-		return nil, false, b.failed(err)
+		return nil, nil, b.failed(err)
 	}
-	if !ok {
-		return nil, false, nil
+	switch code, _ := res[0].(int64); code {
+	case 2:
+		raw, _ := res[1].(string)
+		e := new(Entry)
+		if e.UnmarshalBinary([]byte(raw)) != nil {
+			return nil, nil, nil // another version's entry: a miss, not ours to lead
+		}
+		return e, nil, nil
+	case 0:
+		return nil, nil, nil
 	}
 	release := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -187,7 +204,7 @@ func (r *Redis) Lock(ctx context.Context, k Key, ttl time.Duration) (func(), boo
 			_ = b.failed(err) // the lock lapses at its TTL
 		}
 	}
-	return release, true, nil
+	return nil, release, nil
 }
 
 // Await implements Coordinator: it listens for releases (one subscription
@@ -233,9 +250,11 @@ func (r *Redis) check(ctx context.Context, k Key) (*Entry, bool, error) {
 	b.trips.Add(1)
 	var get *goredis.StringCmd
 	var exists *goredis.IntCmd
+	// The lock first: a leader stores its entry before it releases the
+	// lock, so a lock found free means the entry, if any, is there.
 	_, err := b.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		get = p.Get(ctx, b.entryKey(k))
 		exists = p.Exists(ctx, b.lockKey(k))
+		get = p.Get(ctx, b.entryKey(k))
 		return nil
 	})
 	if err != nil && !errors.Is(err, goredis.Nil) {

@@ -157,3 +157,25 @@ func waiters(c *Cache, k Key) int {
 	defer b.mu.Unlock()
 	return len(b.waiters[k])
 }
+
+// A request that looked before another instance stored its answer and
+// released its lock gets that answer from Lock, instead of leading a second
+// upstream request.
+func TestRedisLockAfterAnotherStored(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := instance(t, srv.URL), instance(t, srv.URL)
+	ctx := context.Background()
+	_, release, err := a.Lock(ctx, k(1), time.Minute)
+	if release == nil || err != nil {
+		t.Fatalf("the first lock: %v", err)
+	}
+	if e, rel, err := b.Lock(ctx, k(1), time.Minute); e != nil || rel != nil || err != nil {
+		t.Fatalf("a held lock was taken: %v %v %v", e, rel != nil, err)
+	}
+	_ = a.Set(ctx, k(1), &Entry{Body: []byte("answer")}, time.Minute)
+	release()
+	e, rel, err := b.Lock(ctx, k(1), time.Minute)
+	if e == nil || string(e.Body) != "answer" || rel != nil || err != nil {
+		t.Fatalf("after the other stored and released: entry %v, lock taken %v, %v", e, rel != nil, err)
+	}
+}

@@ -21,10 +21,12 @@ type Store interface {
 // upstream request: the first takes the key's lock; the others wait for
 // the lock's release.
 type Coordinator interface {
-	// Lock takes k's lock for at most ttl; acquired is false when another
-	// request holds it. release ends the lock and wakes the waiters of
-	// every instance (after the answer, if any, was stored).
-	Lock(ctx context.Context, k Key, ttl time.Duration) (release func(), acquired bool, err error)
+	// Lock returns k's entry when there is one (stored since the caller
+	// looked), else takes k's lock for at most ttl, atomically. release is
+	// nil when another request holds the lock; else it ends the lock and
+	// wakes the waiters of every instance (after the answer, if any, was
+	// stored).
+	Lock(ctx context.Context, k Key, ttl time.Duration) (e *Entry, release func(), err error)
 	// Await waits until k's lock is released or wait passed, then returns
 	// k's entry (nil when there is none).
 	Await(ctx context.Context, k Key, wait time.Duration) (*Entry, error)
