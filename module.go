@@ -69,7 +69,7 @@ var defaultRetryOn = []string{"429", "500", "502", "503", "504", "529", "timeout
 // `{http.llm_router.prompt_tokens}`, `{http.llm_router.completion_tokens}`,
 // `{http.llm_router.cached_tokens}`, `{http.llm_router.reasoning_tokens}`
 // and `{http.llm_router.cost}` (USD, when a price matches) before it
-// returns.
+// returns; with a cache, `{http.llm_router.cache}` (hit or miss) too.
 type Handler struct {
 	// Targets are the upstreams, in written order (the order of implicit
 	// groups and of the models list).
