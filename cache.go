@@ -167,7 +167,7 @@ func (x *exchange) lookup(g *group) bool {
 	x.cache = c
 	c.key = cache.NewKey(&cache.Request{
 		API: x.api.Name(), Op: x.req.Op, Model: x.req.Model, Target: x.req.forceTarget,
-		Models: x.req.Models, KeyName: x.keyName, Header: x.req.Header, Body: x.req.Body,
+		Models: x.req.Models, KeyName: x.keyName, Credential: x.clientKey(), Header: x.req.Header, Body: x.req.Body,
 	})
 	ctx := x.r.Context()
 	var e *cache.Entry
@@ -304,6 +304,7 @@ func (x *exchange) serveHit(e *cache.Entry) bool {
 // answerHitRefusal answers a hit that the key's rpm (or its store) refused.
 func (x *exchange) answerHitRefusal(e *llm.Error) {
 	x.cache.result = "miss"
+	x.w.Unwrap().Header()["X-Llm-Cache"] = cacheMiss
 	x.w.OnCommit = func(w *stream.Writer) {
 		x.status = w.Status()
 		x.setKeyHeaders(w.Header())

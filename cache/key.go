@@ -33,6 +33,11 @@ type Request struct {
 	// KeyName is the name of the client's router key, "" without keys:
 	// entries of one key are never served to another.
 	KeyName string
+	// Credential is the client's own key when the router may forward it
+	// upstream (bring your own key, without router keys): an answer is
+	// then never served to a client with another key, which the upstream
+	// might have refused.
+	Credential string
 	// Header holds client headers that change the answer (Anthropic's
 	// anthropic-version and anthropic-beta), in any order.
 	Header map[string][]string
@@ -65,6 +70,7 @@ func NewKey(r *Request) Key {
 		field(m)
 	}
 	field(r.KeyName)
+	field(r.Credential)
 	if len(r.Header) > 0 {
 		names := make([]string, 0, len(r.Header))
 		for k := range r.Header {

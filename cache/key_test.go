@@ -66,6 +66,7 @@ func TestKeyDifferentRequest(t *testing.T) {
 	for name, mod := range map[string]func(*Request){
 		"another key name":  func(r *Request) { r.KeyName = "team-b" },
 		"no key name":       func(r *Request) { r.KeyName = "" },
+		"a client's key":    func(r *Request) { r.Credential = "sk-own" },
 		"another API":       func(r *Request) { r.API = "anthropic" },
 		"another operation": func(r *Request) { r.Op = llm.OpCompletions },
 		"another model":     func(r *Request) { r.Model = "alias" },

@@ -417,3 +417,22 @@ func sendWrittenTo(baseURL, path, body string, written func()) result {
 	b, _ := io.ReadAll(resp.Body)
 	return result{resp.StatusCode, resp.Header, b}
 }
+
+// TestCacheClientKeys: without router keys, a client's own key may be
+// forwarded upstream (bring your own key), so an answer stored for one
+// client key is not served to a client with another key.
+func TestCacheClientKeys(t *testing.T) {
+	up := fakeupstream.NewOpenAI(t, "gpt")
+	load(t, router("target gpt {\n base_url "+up.BaseURL()+"\n}\ncache"))
+	body := cacheChat(t)
+	for i, tc := range []struct{ key, want string }{{"sk-one", "miss"}, {"sk-two", "miss"}, {"sk-one", "hit"}, {"sk-two", "hit"}} {
+		r := do(t, "/v1/chat/completions", body, "Authorization", "Bearer "+tc.key)
+		expectStatus(t, r, 200)
+		if r.Header.Get("X-LLM-Cache") != tc.want {
+			t.Errorf("request %d with %s: %s, want %s", i, tc.key, r.Header.Get("X-LLM-Cache"), tc.want)
+		}
+	}
+	if up.Count() != 2 {
+		t.Errorf("%d upstream calls, want 2", up.Count())
+	}
+}

@@ -55,6 +55,9 @@ type cacheAPI struct {
 	// header names the headers the SDK sends that are part of the key
 	// (Anthropic's, which the router forwards).
 	header []string
+	// auth is the SDK's client key as it sends it: without router keys,
+	// the client's key is part of the cache key.
+	auth []string
 	// call asks prompt through the SDK, streamed or not; it returns the
 	// answer as comparable JSON and the router's X-LLM-Cache (for SDKs
 	// that show headers; "" otherwise).
@@ -95,7 +98,7 @@ func TestCacheEveryAPI(t *testing.T) {
 				// The exact body the SDK sent, as the upstream received it
 				// (passed through byte for byte).
 				body := string(api.up.Last().Body)
-				var header []string
+				header := api.auth
 				for _, h := range api.header {
 					if v := api.up.Last().Header.Get(h); v != "" {
 						header = append(header, h, v)
@@ -133,7 +136,7 @@ func cacheAPIs(t *testing.T, oa, ant, gem *fakeupstream.Server) []cacheAPI {
 	asJSON := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	return []cacheAPI{
 		{
-			name: "openai", up: oa, target: "oa",
+			name: "openai", up: oa, target: "oa", auth: []string{"Authorization", "Bearer sk-client-key"},
 			path: func(bool) string { return "/v1/chat/completions" },
 			call: func(t *testing.T, prompt string, streamed bool) (string, string) {
 				ctx, cancel := context.WithTimeout(context.Background(), within)
@@ -161,6 +164,7 @@ func cacheAPIs(t *testing.T, oa, ant, gem *fakeupstream.Server) []cacheAPI {
 		},
 		{
 			name: "anthropic", up: ant, target: "ant", header: []string{"Anthropic-Version", "Anthropic-Beta"},
+			auth: []string{"X-Api-Key", "sk-client-key"},
 			path: func(bool) string { return "/v1/messages" },
 			call: func(t *testing.T, prompt string, streamed bool) (string, string) {
 				// With a tool offered, the fake answers with text and a
@@ -206,7 +210,7 @@ func cacheAPIs(t *testing.T, oa, ant, gem *fakeupstream.Server) []cacheAPI {
 			},
 		},
 		{
-			name: "responses", up: oa, target: "oa",
+			name: "responses", up: oa, target: "oa", auth: []string{"Authorization", "Bearer sk-client-key"},
 			path: func(bool) string { return "/v1/responses" },
 			call: func(t *testing.T, prompt string, streamed bool) (string, string) {
 				params := responses.ResponseNewParams{Model: "gpt-4o-mini", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String(prompt)}}
@@ -228,7 +232,7 @@ func cacheAPIs(t *testing.T, oa, ant, gem *fakeupstream.Server) []cacheAPI {
 			},
 		},
 		{
-			name: "gemini", up: gem, target: "gem",
+			name: "gemini", up: gem, target: "gem", auth: []string{"X-Goog-Api-Key", "AIza-client-key"},
 			path: func(streamed bool) string {
 				if streamed {
 					return "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
