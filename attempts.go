@@ -66,6 +66,9 @@ type exchange struct {
 	// noneQualified: no member of the requested model met its `when`
 	// conditions
 	noneQualified bool
+	// abort: a committed answer that is not an event stream failed
+	// midway; the connection is cut once the request is accounted for.
+	abort bool
 	// The response cache (nil: none configured): the request's part in
 	// it, the entry that answered it, and whether the answering attempt
 	// finished without error.
@@ -140,6 +143,10 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	x.run(g)
 	x.storeAnswer()
 	x.finish()
+	if x.abort {
+		_ = x.w.Flush()
+		panic(http.ErrAbortHandler) // as the reverse proxy does; no log from net/http
+	}
 }
 
 // run tries the candidates: the group's in its strategy's order, then each
@@ -249,6 +256,11 @@ func (x *exchange) supported(m member) bool {
 	if _, e := x.req.Hub(); e != nil {
 		if x.unsupported == nil {
 			x.unsupported = e
+			if x.req.Op.Media() {
+				// Passed through only: name the target and the endpoint.
+				x.unsupported = llm.Unsupported(m.target.Name, x.req.Op.String(), "its provider does not serve this endpoint")
+				x.unsupported.Param = "model"
+			}
 		}
 		return false
 	}
@@ -394,6 +406,11 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		x.enc = x.api.NewEncoder(x.w, x.req.Request)
 	}
 	call := x.call(m)
+	if x.h.UsageCost {
+		if f := x.startCost(m); f != nil {
+			defer x.endCost(f)
+		}
+	}
 
 	call.MaxResponseBody = x.h.maxResponseBody
 	ctx, cancel := context.WithTimeoutCause(x.r.Context(), time.Duration(t.timeout), errAttemptTimeout)
@@ -421,6 +438,9 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 			// (usage chunk, translation, an error event at the end).
 			delete(h, "Content-Length")
 		}
+		if w.Filter != nil {
+			delete(h, "Content-Length") // usage_cost lengthens the body
+		}
 		if x.h.scrubber.HeaderContains(h) {
 			x.h.scrubber.ScrubHeader(h) // an upstream echoing a key in a header
 		}
@@ -444,7 +464,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}
-	if e := unexpectedAnswer(t, resp, x.req.Stream); e != nil {
+	if e := unexpectedAnswer(t, resp, call.Op, x.req.Stream); e != nil {
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}
@@ -495,6 +515,13 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.last = e
 	recordAttempt(t.Name, outcomeOf(e))
 	t.state.Failure(x.h.cooldownN, x.h.cooldownD, now())
+	if !stream.IsEventStream(x.w.Header()) {
+		// A body that is not an event stream (audio being relayed) has
+		// no room for an error: the connection is cut instead, so the
+		// client sees the answer is incomplete.
+		x.abort = true
+		return true, nil
+	}
 	x.writeStreamError(e)
 	return true, nil
 }

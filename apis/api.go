@@ -54,6 +54,11 @@ type Route struct {
 	// Stream is set when the path asks for a stream (Gemini's
 	// streamGenerateContent).
 	Stream bool
+	// Form is set when the operation takes multipart/form-data bodies
+	// (uploads: OpenAI's image edits, transcriptions, translations). For
+	// a request whose Content-Type says so, the router skips its JSON
+	// checks and Parse reads the form.
+	Form bool
 }
 
 // Encoder is the client side of one request as a provider sees it: what is
@@ -84,6 +89,32 @@ type Translator interface {
 // the answer and reports true, or reports false to let the router proceed.
 type Local interface {
 	Answer(w http.ResponseWriter, req *Request) bool
+}
+
+// CostSplicer is implemented by APIs whose answers carry a usage object,
+// for `usage_cost`: CostFilter returns the filter that splices the cost of
+// one attempt of req into the usage objects of its answer (see
+// CostFilter), pricing them with cost, or nil when req's answers carry no
+// usage (token counting). native reports whether the attempt passes the
+// request through, so that the answer is the upstream's own rather than
+// the API's encoder's.
+type CostSplicer interface {
+	CostFilter(req *Request, native bool, cost CostFunc) *CostFilter
+}
+
+// CostFunc prices a usage object of the current attempt's answer.
+type CostFunc func(u llm.Usage) Cost
+
+// Cost is what CostFunc says of one usage object.
+type Cost struct {
+	// USD is the cost at the answering target's price; Priced is false
+	// when the target has no price for the model (no `cost` is added).
+	USD    float64
+	Priced bool
+	// Remaining is the key's budget remainder once the request settles at
+	// USD; HasBudget is false when the request's key has no budget.
+	Remaining float64
+	HasBudget bool
 }
 
 // ModelLister is implemented by APIs with a models list of their own shape

@@ -37,7 +37,8 @@ type Provider interface {
 
 // Native is implemented by providers whose own wire format is that of an
 // inbound API besides OpenAI chat (Anthropic Messages, OpenAI Responses,
-// Gemini). For the operations it Speaks, the router passes the client's
+// Gemini), or that serve the OpenAI media operations (llm.Op.Media:
+// images, audio, moderations, which only pass through). For the operations it Speaks, the router passes the client's
 // request through: NewNativeRequest sends Call.Body upstream unchanged but
 // for the model, and RelayNative copies the answer or event stream back
 // byte for byte, reading its usage on the way. ReadError is used for its
