@@ -284,7 +284,17 @@ func (x *exchange) serveHit(e *cache.Entry) bool {
 	h["X-Llm-Target"] = []string{e.Target}
 	h["X-Llm-Model"] = []string{e.Model}
 	h["X-Llm-Attempts"] = zeroValue
-	if !x.req.Stream {
+	var cost *apis.CostFilter
+	if cs, ok := x.api.(apis.CostSplicer); ok && x.h.UsageCost {
+		// usage_cost: a hit costs 0 (the stored answer was recorded before
+		// the cost was spliced in). No budget_remaining: a hit does not
+		// look at the budgets.
+		if cost = cs.CostFilter(x.req.Request, true, func(llm.Usage) apis.Cost { return apis.Cost{Priced: true} }); cost != nil {
+			x.w.Filter = cost.Func()
+			defer x.endCost(cost)
+		}
+	}
+	if !x.req.Stream && cost == nil {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
 	if x.repl != nil {

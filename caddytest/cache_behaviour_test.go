@@ -436,3 +436,25 @@ func TestCacheClientKeys(t *testing.T) {
 		t.Errorf("%d upstream calls, want 2", up.Count())
 	}
 }
+
+// TestCacheUsageCost: with usage_cost, a hit's usage says it cost 0, in the
+// form stored and converted.
+func TestCacheUsageCost(t *testing.T) {
+	up := fakeupstream.NewOpenAI(t, "gpt")
+	load(t, router(upTarget("gpt", up, "price gpt-* 1 2")+"usage_cost\ncache"))
+	body := cacheChat(t)
+	miss := do(t, "/v1/chat/completions", body)
+	expectStatus(t, miss, 200)
+	if miss.json("usage.cost").Float() <= 0 {
+		t.Fatalf("the miss has no cost: %s", miss.Body)
+	}
+	hit := do(t, "/v1/chat/completions", body)
+	if hit.Header.Get("X-LLM-Cache") != "hit" || !hit.json("usage.cost").Exists() || hit.json("usage.cost").Float() != 0 ||
+		hit.json("usage.total_tokens").Int() != miss.json("usage.total_tokens").Int() {
+		t.Errorf("hit: %s %s", hit.Header.Get("X-LLM-Cache"), hit.Body)
+	}
+	s := do(t, "/v1/chat/completions", strings.Replace(body, `"messages"`, `"stream":true,"stream_options":{"include_usage":true},"messages"`, 1))
+	if s.Header.Get("X-LLM-Cache") != "hit" || !strings.Contains(string(s.Body), `"cost":0`) || up.Count() != 1 {
+		t.Errorf("streamed hit: %s, %d calls\n%s", s.Header.Get("X-LLM-Cache"), up.Count(), s.Body)
+	}
+}

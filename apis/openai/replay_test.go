@@ -35,7 +35,7 @@ func dataOf(t *testing.T, events []byte) []string {
 	return out
 }
 
-const chatAnswer = `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-x",
+const replayAnswer = `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-x",
 "choices":[{"index":0,"message":{"role":"assistant","content":"Hello \"there\"","reasoning_content":"thinking…",
 "thinking_blocks":[{"type":"thinking","thinking":"thinking…","signature":"sig=="}],
 "tool_calls":[{"id":"call_1","type":"function","function":{"name":"get","arguments":"{\"a\":1}"}},{"id":"call_2","type":"function","function":{"name":"put","arguments":"{}"}}]},
@@ -46,7 +46,7 @@ const chatAnswer = `{"id":"chatcmpl-1","object":"chat.completion","created":1700
 func TestChatAnswerToEventsAndBack(t *testing.T) {
 	req := &apis.Request{Op: llm.OpChat, Stream: true, IncludeUsage: true}
 	var indented bytes.Buffer
-	_ = json.Indent(&indented, []byte(chatAnswer), "", "  ")
+	_ = json.Indent(&indented, []byte(replayAnswer), "", "  ")
 	events, err := API{}.AnswerToEvents(req, indented.Bytes())
 	if err != nil {
 		t.Fatal(err)
@@ -77,11 +77,11 @@ func TestChatAnswerToEventsAndBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameJSON(t, back, []byte(chatAnswer)) {
-		t.Errorf("round trip:\n got %s\nwant %s", back, chatAnswer)
+	if !sameJSON(t, back, []byte(replayAnswer)) {
+		t.Errorf("round trip:\n got %s\nwant %s", back, replayAnswer)
 	}
 	// Without include_usage, no usage chunk.
-	events, _ = API{}.AnswerToEvents(&apis.Request{Op: llm.OpChat, Stream: true}, []byte(chatAnswer))
+	events, _ = API{}.AnswerToEvents(&apis.Request{Op: llm.OpChat, Stream: true}, []byte(replayAnswer))
 	if strings.Contains(string(events), `"usage"`) {
 		t.Error("a usage chunk for a client that did not ask for it")
 	}
@@ -89,7 +89,7 @@ func TestChatAnswerToEventsAndBack(t *testing.T) {
 
 // A stream as an upstream sends it: pieces of text, reasoning with the
 // signature at the end, tool-call arguments in pieces.
-const chatStream = `data: {"id":"c2","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"hm"},"finish_reason":null}]}
+const replayStream = `data: {"id":"c2","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"hm"},"finish_reason":null}]}
 
 data: {"id":"c2","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning_content":"m."},"finish_reason":null}]}
 
@@ -110,7 +110,7 @@ data: [DONE]
 `
 
 func TestChatEventsToAnswer(t *testing.T) {
-	got, err := API{}.EventsToAnswer(&apis.Request{Op: llm.OpChat}, []byte(chatStream), llm.Usage{PromptTokens: 3, CompletionTokens: 4, ReasoningTokens: 1})
+	got, err := API{}.EventsToAnswer(&apis.Request{Op: llm.OpChat}, []byte(replayStream), llm.Usage{PromptTokens: 3, CompletionTokens: 4, ReasoningTokens: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestTextCompletionRoundTrip(t *testing.T) {
 }
 
 func TestReplayEventsUsageChunk(t *testing.T) {
-	withUsage := strings.Replace(chatStream, "data: [DONE]", `data: {"id":"c2","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}
+	withUsage := strings.Replace(replayStream, "data: [DONE]", `data: {"id":"c2","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}
 
 data: [DONE]`, 1)
 	u := llm.Usage{PromptTokens: 3, CompletionTokens: 4}
@@ -151,13 +151,13 @@ data: [DONE]`, 1)
 	if got := (API{}).ReplayEvents(asks, []byte(withUsage), u); string(got) != withUsage {
 		t.Error("a stream with its usage chunk changed for a client that asks for it")
 	}
-	if got := (API{}).ReplayEvents(doesNot, []byte(chatStream), u); string(got) != chatStream {
+	if got := (API{}).ReplayEvents(doesNot, []byte(replayStream), u); string(got) != replayStream {
 		t.Error("a stream without a usage chunk changed for a client that does not ask for it")
 	}
-	if got := (API{}).ReplayEvents(doesNot, []byte(withUsage), u); string(got) != chatStream {
+	if got := (API{}).ReplayEvents(doesNot, []byte(withUsage), u); string(got) != replayStream {
 		t.Errorf("the usage chunk was not left out:\n%s", got)
 	}
-	got := API{}.ReplayEvents(asks, []byte(chatStream), u)
+	got := API{}.ReplayEvents(asks, []byte(replayStream), u)
 	data := dataOf(t, got)
 	last := data[len(data)-2]
 	if data[len(data)-1] != "[DONE]" || gjson.Get(last, "usage.total_tokens").Int() != 7 || gjson.Get(last, "id").Str != "c2" {
