@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/cache"
 	"github.com/llmrouter/caddy-llm-router/keys"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/routing"
@@ -68,6 +69,12 @@ type exchange struct {
 	// abort: a committed answer that is not an event stream failed
 	// midway; the connection is cut once the request is accounted for.
 	abort bool
+	// The response cache (nil: none configured): the request's part in
+	// it, the entry that answered it, and whether the answering attempt
+	// finished without error.
+	cache    *cached
+	hit      *cache.Entry
+	complete bool
 }
 
 // verdict tells the candidate loop whether the request was answered.
@@ -122,6 +129,10 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	}
 	x.seen, x.cands = x.seenBuf[:0], x.candsBuf[:0]
 	x.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if h.cache != nil && x.lookup(g) {
+		x.finishHit()
+		return
+	}
 	x.routeReq = routing.Request{User: req.User, ClientKey: req.ClientKey, Now: x.start}
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
 		x.routeReq.ClientIP = ip
@@ -130,6 +141,7 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	}
 	x.startTracing()
 	x.run(g)
+	x.storeAnswer()
 	x.finish()
 	if x.abort {
 		_ = x.w.Flush()
@@ -387,6 +399,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.attempts++
 	x.lastTarget, x.lastModel = t, m.model
 	x.w.ResetAttempt()
+	x.cache.reset() // nothing of a failed attempt is recorded
 	if x.attempts > 1 {
 		// An encoder may hold what a failed attempt wrote before anything
 		// reached the client: each attempt starts with a fresh one.
@@ -479,6 +492,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		}
 	}
 	if err == nil {
+		x.complete = true
 		if x.req.Stream {
 			drainBody(resp.Body, cancel)
 		}

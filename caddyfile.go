@@ -76,6 +76,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			prefix <string>
 //			fail   open|closed
 //		}
+//		cache [<ttl>] {
+//			max_size <size>
+//			redis    <url>
+//		}
 //	}
 //
 // `target`, `model`, `model_map`, `header`, `price`, `to`, `models`,
@@ -226,6 +230,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.MaxResponseBody = size
+		case "cache":
+			if h.Cache != nil {
+				return d.Err("cache: given twice")
+			}
+			c, err := parseCache(d)
+			if err != nil {
+				return err
+			}
+			h.Cache = c
 		default:
 			return d.Errf("unrecognized subdirective %q", d.Val())
 		}

@@ -69,7 +69,7 @@ var defaultRetryOn = []string{"429", "500", "502", "503", "504", "529", "timeout
 // `{http.llm_router.prompt_tokens}`, `{http.llm_router.completion_tokens}`,
 // `{http.llm_router.cached_tokens}`, `{http.llm_router.reasoning_tokens}`
 // and `{http.llm_router.cost}` (USD, when a price matches) before it
-// returns.
+// returns; with a cache, `{http.llm_router.cache}` (hit or miss) too.
 type Handler struct {
 	// Targets are the upstreams, in written order (the order of implicit
 	// groups and of the models list).
@@ -133,6 +133,10 @@ type Handler struct {
 	// or an error event after the first byte). Default: 64 MiB.
 	MaxResponseBody int64 `json:"max_response_body,omitempty"`
 
+	// Cache is the response cache (SPEC 12): identical requests within its
+	// TTL are answered from it. Default: none.
+	Cache *CacheConfig `json:"cache,omitempty"`
+
 	logger          *zap.Logger
 	targets         map[string]*Target
 	aliases         map[string]*ModelAlias
@@ -164,6 +168,7 @@ type Handler struct {
 	reserveTTL      time.Duration
 	discovering     bool                         // some target has `discover`, see listVersion
 	modelList       *atomic.Pointer[modelsCache] // GET /v1/models, see listModels
+	cache           *responseCache               // nil without a cache
 }
 
 // CaddyModule returns the Caddy module information.
@@ -223,6 +228,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("keys: %v", err)
 	}
 	if err := h.provisionPassthrough(); err != nil {
+		return err
+	}
+	if err := h.provisionCache(); err != nil {
 		return err
 	}
 	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
@@ -510,6 +518,8 @@ func (h *Handler) Validate() error {
 // and discovery sources (once per acquisition, also after a Provision that
 // failed halfway) and the idle upstream connections.
 func (h *Handler) Cleanup() error {
+	h.cache.close()
+	h.cache = nil
 	h.keyReg.Unregister()
 	h.keyReg = nil
 	for _, key := range h.acquired {

@@ -132,3 +132,28 @@ type Model struct {
 	OwnedBy string
 	Created int64
 }
+
+// Replayer is implemented by APIs whose answers the response cache may
+// serve in the other form than the one it stored: `stream` is not part of
+// a request's cache key (SPEC 12), so a streamed request may find a whole
+// answer stored, and the reverse. The cache calls it only for complete
+// 200 answers that the API itself wrote to an earlier, identical request.
+type Replayer interface {
+	// AnswerToEvents renders answer — a whole answer, as a request that
+	// was not streamed received it — as the event stream that req, a
+	// streamed request, receives.
+	AnswerToEvents(req *Request, answer []byte) ([]byte, error)
+
+	// EventsToAnswer assembles events — a complete event stream, as a
+	// streamed request received it — into the whole answer that req, not
+	// streamed, receives. u is the answer's usage, for a stream that did
+	// not carry it.
+	EventsToAnswer(req *Request, events []byte, u llm.Usage) ([]byte, error)
+
+	// ReplayEvents returns a stored event stream as streamed req receives
+	// it: the stream itself, unless it depends on members of the request
+	// that are not part of the key (OpenAI's
+	// stream_options.include_usage decides whether the usage chunk is
+	// sent). u is the answer's usage.
+	ReplayEvents(req *Request, events []byte, u llm.Usage) []byte
+}
