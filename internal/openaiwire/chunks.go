@@ -72,7 +72,7 @@ func AppendChunks(b []byte, doc gjson.Result, includeUsage bool) []byte {
 			if tb := msg.Get("thinking_blocks"); tb.IsArray() {
 				open()
 				c = append(c, `,"delta":{"thinking_blocks":`...)
-				c = append(c, tb.Raw...)
+				c = llm.AppendCompact(c, tb.Raw) // an indented answer has newlines, which end an SSE data line
 				c = append(c, `},"logprobs":null,"finish_reason":null}`...)
 				event(c)
 			}
@@ -113,7 +113,7 @@ func AppendChunks(b []byte, doc gjson.Result, includeUsage bool) []byte {
 		b = append(b, "data: "...)
 		b = append(b, head[:len(head)-len(`"choices":[`)]...)
 		b = append(b, `"choices":[],"usage":`...)
-		b = append(b, u.Raw...)
+		b = llm.AppendCompact(b, u.Raw)
 		b = append(b, "}\n\n"...)
 	}
 	return llm.AppendDone(b)
