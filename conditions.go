@@ -1,6 +1,7 @@
 package llmrouter
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -81,13 +82,13 @@ func qualifies(conds []Condition, req *apis.Request) bool {
 func comparison(words []string) (op string, n int64, used int, err error) {
 	const want = "expected `prompt_tokens < <n>` or `prompt_tokens >= <n>`"
 	if len(words) == 0 {
-		return "", 0, 0, fmt.Errorf(want)
+		return "", 0, 0, errors.New(want)
 	}
 	var num string
 	switch w := words[0]; {
 	case w == "<" || w == ">=":
 		if len(words) < 2 {
-			return "", 0, 0, fmt.Errorf(want)
+			return "", 0, 0, errors.New(want)
 		}
 		op, num, used = w, words[1], 2
 	case strings.HasPrefix(w, ">="):
