@@ -7,13 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/llmrouter/caddy-llm-router/internal/redisurl"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -71,35 +70,9 @@ func OpenRedis(rawURL, prefix string) (*Redis, error) {
 
 // ParseRedisURL checks a Redis URL and returns its client options, with
 // short timeouts by default: the cache must not hold a request up long.
-// Its errors never quote the URL, which may hold a password.
 func ParseRedisURL(raw string) (*goredis.Options, error) {
-	const want = "expected redis://[user:password@]host:port[/db] or rediss://…"
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		return nil, fmt.Errorf("cache redis: invalid url: %s", want)
-	}
-	opt, err := goredis.ParseURL(raw)
-	if err != nil {
-		msg := err.Error()
-		if p, ok := u.User.Password(); ok && p != "" {
-			msg = strings.ReplaceAll(msg, p, "…")
-		}
-		msg = strings.ReplaceAll(msg, raw, "…")
-		return nil, fmt.Errorf("cache redis: invalid url (%s): %s", msg, want)
-	}
-	q := u.Query()
-	if !q.Has("dial_timeout") {
-		opt.DialTimeout = time.Second
-	}
-	if !q.Has("read_timeout") {
-		opt.ReadTimeout = time.Second
-	}
-	if !q.Has("write_timeout") {
-		opt.WriteTimeout = time.Second
-	}
-	opt.ContextTimeoutEnabled = true
-	opt.DisableIdentity = true
-	return opt, nil
+	opt, _, err := redisurl.Parse(raw, "cache redis", time.Second)
+	return opt, err
 }
 
 // Close leaves the shared client; the last config to leave closes it.
