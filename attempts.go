@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/cache"
 	"github.com/llmrouter/caddy-llm-router/keys"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/routing"
@@ -65,6 +66,15 @@ type exchange struct {
 	// noneQualified: no member of the requested model met its `when`
 	// conditions
 	noneQualified bool
+	// abort: a committed answer that is not an event stream failed
+	// midway; the connection is cut once the request is accounted for.
+	abort bool
+	// The response cache (nil: none configured): the request's part in
+	// it, the entry that answered it, and whether the answering attempt
+	// finished without error.
+	cache    *cached
+	hit      *cache.Entry
+	complete bool
 }
 
 // verdict tells the candidate loop whether the request was answered.
@@ -119,6 +129,10 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	}
 	x.seen, x.cands = x.seenBuf[:0], x.candsBuf[:0]
 	x.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if h.cache != nil && x.lookup(g) {
+		x.finishHit()
+		return
+	}
 	x.routeReq = routing.Request{User: req.User, ClientKey: req.ClientKey, Now: x.start}
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
 		x.routeReq.ClientIP = ip
@@ -127,7 +141,12 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	}
 	x.startTracing()
 	x.run(g)
+	x.storeAnswer()
 	x.finish()
+	if x.abort {
+		_ = x.w.Flush()
+		panic(http.ErrAbortHandler) // as the reverse proxy does; no log from net/http
+	}
 }
 
 // run tries the candidates: the group's in its strategy's order, then each
@@ -237,6 +256,11 @@ func (x *exchange) supported(m member) bool {
 	if _, e := x.req.Hub(); e != nil {
 		if x.unsupported == nil {
 			x.unsupported = e
+			if x.req.Op.Media() {
+				// Passed through only: name the target and the endpoint.
+				x.unsupported = llm.Unsupported(m.target.Name, x.req.Op.String(), "its provider does not serve this endpoint")
+				x.unsupported.Param = "model"
+			}
 		}
 		return false
 	}
@@ -375,12 +399,18 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.attempts++
 	x.lastTarget, x.lastModel = t, m.model
 	x.w.ResetAttempt()
+	x.cache.reset() // nothing of a failed attempt is recorded
 	if x.attempts > 1 {
 		// An encoder may hold what a failed attempt wrote before anything
 		// reached the client: each attempt starts with a fresh one.
 		x.enc = x.api.NewEncoder(x.w, x.req.Request)
 	}
 	call := x.call(m)
+	if x.h.UsageCost {
+		if f := x.startCost(m); f != nil {
+			defer x.endCost(f)
+		}
+	}
 
 	call.MaxResponseBody = x.h.maxResponseBody
 	ctx, cancel := context.WithTimeoutCause(x.r.Context(), time.Duration(t.timeout), errAttemptTimeout)
@@ -408,6 +438,9 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 			// (usage chunk, translation, an error event at the end).
 			delete(h, "Content-Length")
 		}
+		if w.Filter != nil {
+			delete(h, "Content-Length") // usage_cost lengthens the body
+		}
 		if x.h.scrubber.HeaderContains(h) {
 			x.h.scrubber.ScrubHeader(h) // an upstream echoing a key in a header
 		}
@@ -431,7 +464,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}
-	if e := unexpectedAnswer(t, resp, x.req.Stream); e != nil {
+	if e := unexpectedAnswer(t, resp, call.Op, x.req.Stream); e != nil {
 		endAttempt(span, resp.StatusCode, e)
 		return false, e
 	}
@@ -459,6 +492,7 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 		}
 	}
 	if err == nil {
+		x.complete = true
 		if x.req.Stream {
 			drainBody(resp.Body, cancel)
 		}
@@ -481,6 +515,13 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	x.last = e
 	recordAttempt(t.Name, outcomeOf(e))
 	t.state.Failure(x.h.cooldownN, x.h.cooldownD, now())
+	if !stream.IsEventStream(x.w.Header()) {
+		// A body that is not an event stream (audio being relayed) has
+		// no room for an error: the connection is cut instead, so the
+		// client sees the answer is incomplete.
+		x.abort = true
+		return true, nil
+	}
 	x.writeStreamError(e)
 	return true, nil
 }

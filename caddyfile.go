@@ -45,6 +45,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			header        <field> <value>
 //			price         <model-pattern> <usd-per-1M-input> <usd-per-1M-output> [cache_read <usd>] [cache_write <usd>]
 //			max_in_flight <n>
+//			discover      [<interval>]
 //			# and the provider's own options, in its block
 //			# (provider mock { response <text> }) or flat, prefixed with its
 //			# name (mock_response <text>, mock_tool_call <tool> <json>)
@@ -74,6 +75,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		store memory | redis <url> {
 //			prefix <string>
 //			fail   open|closed
+//		}
+//		cache [<ttl>] {
+//			max_size <size>
+//			redis    <url>
 //		}
 //	}
 //
@@ -225,6 +230,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.MaxResponseBody = size
+		case "cache":
+			if h.Cache != nil {
+				return d.Err("cache: given twice")
+			}
+			c, err := parseCache(d)
+			if err != nil {
+				return err
+			}
+			h.Cache = c
 		default:
 			return d.Errf("unrecognized subdirective %q", d.Val())
 		}
@@ -342,6 +356,8 @@ func parseTarget(d *caddyfile.Dispenser) (*Target, error) {
 			t.Prices = append(t.Prices, p)
 		case "max_in_flight":
 			t.MaxInFlight, err = intArg(d, 1)
+		case "discover":
+			t.Discover, err = parseDiscover(d, t.Discover != nil)
 		default:
 			// Perhaps the provider's own, written flat; checked once the
 			// provider is known.
@@ -357,6 +373,23 @@ func parseTarget(d *caddyfile.Dispenser) (*Target, error) {
 	}
 	t.ProviderRaw = raw
 	return t, nil
+}
+
+// parseDiscover reads `discover [<interval>]` (default interval 10m).
+func parseDiscover(d *caddyfile.Dispenser, given bool) (*Discover, error) {
+	if given {
+		return nil, d.Err("discover: given twice")
+	}
+	disc := new(Discover)
+	if !d.NextArg() {
+		return disc, nil
+	}
+	dur, err := caddy.ParseDuration(d.Val())
+	if err != nil || dur <= 0 {
+		return nil, d.Errf("discover: %q is not an interval such as 10m", d.Val())
+	}
+	disc.Interval = caddy.Duration(dur)
+	return disc, noMoreArgs(d, "discover")
 }
 
 // providerJSON builds the provider module's JSON with

@@ -1,8 +1,10 @@
 package llmrouter
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 )
@@ -74,6 +76,38 @@ func qualifies(conds []Condition, req *apis.Request) bool {
 	return true
 }
 
+// comparison reads `< <n>` or `>= <n>` after prompt_tokens, also written
+// `<n>` / `>=n` in one word (`caddy fmt` removes the space after `<`). It
+// returns the condition, the count and how many words it used.
+func comparison(words []string) (op string, n int64, used int, err error) {
+	const want = "expected `prompt_tokens < <n>` or `prompt_tokens >= <n>`"
+	if len(words) == 0 {
+		return "", 0, 0, errors.New(want)
+	}
+	var num string
+	switch w := words[0]; {
+	case w == "<" || w == ">=":
+		if len(words) < 2 {
+			return "", 0, 0, errors.New(want)
+		}
+		op, num, used = w, words[1], 2
+	case strings.HasPrefix(w, ">="):
+		op, num, used = ">=", w[2:], 1
+	case strings.HasPrefix(w, "<"):
+		op, num, used = "<", w[1:], 1
+	default:
+		return "", 0, 0, fmt.Errorf("prompt_tokens: operator %q is not < or >=", w)
+	}
+	v, perr := strconv.ParseInt(num, 10, 64)
+	if perr != nil || v < 0 {
+		return "", 0, 0, fmt.Errorf("prompt_tokens: %q is not a token count", num)
+	}
+	if op == "<" {
+		return condPromptLT, v, used, nil
+	}
+	return condPromptGE, v, used, nil
+}
+
 // parseConditions reads the words after `when`: `[not] prompt_tokens < n`,
 // `[not] prompt_tokens >= n`, `[not] images|tools|json|stream`, in any
 // number, all of which must hold.
@@ -90,23 +124,12 @@ func parseConditions(words []string) ([]Condition, error) {
 		}
 		switch w := words[i]; w {
 		case "prompt_tokens":
-			if i+2 >= len(words) {
-				return nil, fmt.Errorf("expected `prompt_tokens < <n>` or `prompt_tokens >= <n>`")
+			op, num, used, err := comparison(words[i+1:])
+			if err != nil {
+				return nil, err
 			}
-			switch words[i+1] {
-			case "<":
-				c.Is = condPromptLT
-			case ">=":
-				c.Is = condPromptGE
-			default:
-				return nil, fmt.Errorf("prompt_tokens: operator %q is not < or >=", words[i+1])
-			}
-			n, err := strconv.ParseInt(words[i+2], 10, 64)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("prompt_tokens: %q is not a token count", words[i+2])
-			}
-			c.N = n
-			i += 2
+			c.Is, c.N = op, num
+			i += used
 		case condImages, condTools, condJSON, condStream:
 			c.Is = w
 		default:

@@ -26,7 +26,12 @@ func TestParseConditions(t *testing.T) {
 			t.Fatalf("%d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	for _, bad := range []string{"", "not", "prompt_tokens", "prompt_tokens > 5", "prompt_tokens < x", "prompt_tokens < -1", "vision", "not not images"} {
+	// As `caddy fmt` writes it: no space after `<`.
+	fmted, err := parseConditions(strings.Fields("prompt_tokens <2000 not images prompt_tokens >=10"))
+	if err != nil || len(fmted) != 3 || fmted[0] != want[0] || fmted[2] != want[5] {
+		t.Fatalf("%+v %v", fmted, err)
+	}
+	for _, bad := range []string{"", "not", "prompt_tokens", "prompt_tokens > 5", "prompt_tokens < x", "prompt_tokens < -1", "prompt_tokens <", "prompt_tokens <x", "vision", "not not images"} {
 		if _, err := parseConditions(strings.Fields(bad)); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

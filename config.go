@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/llmrouter/caddy-llm-router/discovery"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/routing"
@@ -84,6 +85,15 @@ type Target struct {
 	// a failure. Default: 0, no cap.
 	MaxInFlight int `json:"max_in_flight,omitempty"`
 
+	// Discover, when present, makes the router fetch the target's own
+	// model list from its upstream (the provider's list endpoint, with the
+	// target's key, version and headers) at provision, in the background,
+	// and then every interval (SPEC 11). Discovered models count as models
+	// the target serves and are listed by `GET /v1/models` after the
+	// written ones; `models` patterns, when given, filter them. `{}` turns
+	// it on with the default interval. Default: absent, nothing fetched.
+	Discover *Discover `json:"discover,omitempty"`
+
 	provider providers.Provider
 	// providerName is the provider as OpenTelemetry's gen_ai.provider.name
 	// calls it.
@@ -102,6 +112,16 @@ type Target struct {
 	timeout      caddy.Duration
 	// idleTimeout is IdleTimeout with its default.
 	idleTimeout caddy.Duration
+	// source is the target's shared discovered list (nil without
+	// Discover); discoveryKey is its key in the discovery pool.
+	source       *discovery.Source
+	discoveryKey string
+}
+
+// Discover are the settings of a target's model discovery.
+type Discover struct {
+	// Interval is the time between two fetches of the list. Default: 10m.
+	Interval caddy.Duration `json:"interval,omitempty"`
 }
 
 // ModelMapping renames one client model to an upstream model.

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"syscall"
 	"time"
 
@@ -171,23 +170,26 @@ func (b *idleBody) stop() { b.timer.Stop() }
 
 // unexpectedAnswer refuses a 2xx that cannot be what was asked (SPEC 5.3):
 // an HTML page or other non-JSON body for a request, or neither an event
-// stream nor JSON for a streamed one. Such an attempt fails like a 502 and
-// may be retried. (A JSON answer to a streamed request is relayed as a
-// stream by the provider; a truncated one fails when it is read.)
-func unexpectedAnswer(t *Target, resp *http.Response, stream bool) *llm.Error {
+// stream nor JSON for a streamed one; a media operation's audio or text
+// answer is what was asked (llm.Op.AcceptsAnswer). Such an attempt fails
+// like a 502 and may be retried. (A JSON answer to a streamed request is
+// relayed as a stream by the provider; a truncated one fails when it is
+// read.)
+func unexpectedAnswer(t *Target, resp *http.Response, op llm.Op, stream bool) *llm.Error {
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" {
 		return nil
 	}
 	mt, _, _ := mime.ParseMediaType(ct)
-	switch {
-	case mt == "application/json", strings.HasSuffix(mt, "+json"):
+	if op.AcceptsAnswer(mt, stream) {
 		return nil
-	case stream && mt == "text/event-stream":
-		return nil
+	}
+	want := "JSON"
+	if op.Media() {
+		want = "what " + op.String() + " answers"
 	}
 	return &llm.Error{
 		Status: http.StatusBadGateway, Kind: llm.KindInvalid, Code: "upstream_error", Type: "upstream_error",
-		Message: fmt.Sprintf("target %q: answered %d with %s instead of JSON", t.Name, resp.StatusCode, mt),
+		Message: fmt.Sprintf("target %q: answered %d with %s instead of %s", t.Name, resp.StatusCode, mt, want),
 	}
 }

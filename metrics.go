@@ -22,6 +22,7 @@ var metrics = struct {
 	keyRequests *prometheus.CounterVec
 	keySpend    *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
+	cache       *prometheus.CounterVec
 	attempts    *prometheus.CounterVec
 	tokens      *prometheus.CounterVec
 	cost        *prometheus.CounterVec
@@ -76,6 +77,10 @@ func initMetrics(registry *prometheus.Registry) error {
 			Namespace: ns, Subsystem: sub, Name: "store_errors_total",
 			Help: "Failed round trips to the keys' store, by store.",
 		}, []string{"store"})
+		metrics.cache = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "cache_requests_total",
+			Help: "Requests looked up in the response cache, by result (hit, miss).",
+		}, []string{"result"})
 		metrics.targets = &targetCollector{
 			inFlight: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "in_flight"),
 				"Upstream requests in flight, by target.", []string{"target"}, nil),
@@ -85,7 +90,7 @@ func initMetrics(registry *prometheus.Registry) error {
 		metrics.collectors = []prometheus.Collector{
 			metrics.requests, metrics.attempts, metrics.tokens, metrics.cost,
 			metrics.duration, metrics.ttfb, metrics.targets,
-			metrics.keyRequests, metrics.keySpend, metrics.storeErrors,
+			metrics.keyRequests, metrics.keySpend, metrics.storeErrors, metrics.cache,
 		}
 		metrics.initialized = true
 	})
@@ -111,6 +116,12 @@ func recordAttempt(target, outcome string) {
 func recordKeyRequest(key string, status int) {
 	if metrics.initialized {
 		inc(metrics.keyRequests, key, statusLabel(status))
+	}
+}
+
+func recordCache(result string) {
+	if metrics.initialized {
+		inc(metrics.cache, result)
 	}
 }
 

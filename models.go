@@ -11,11 +11,32 @@ import (
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
-// listModels is `GET /v1/models` once per config: the aliases in written
-// order (owned by llm_router), then, target by target, its non-glob
-// `models` entries and its model_map client names; a duplicate keeps its
-// first place.
+// modelsCache is the models list built for one version of the discovered
+// lists (see listVersion).
+type modelsCache struct {
+	version uint64
+	models  []apis.Model
+}
+
+// listModels is `GET /v1/models`, built once per version of the discovered
+// lists: the aliases in written order (owned by llm_router), then, target
+// by target, its non-glob `models` entries and its model_map client names,
+// then, target by target, its discovered models that its `models` patterns
+// keep; a duplicate keeps its first place. The slice is shared: do not
+// modify it.
 func (h *Handler) listModels() []apis.Model {
+	version := h.listVersion()
+	if c := h.modelList.Load(); c != nil && c.version == version {
+		return c.models
+	}
+	models := h.buildModelList()
+	// A list built from newer lists than version is stored under version
+	// all the same: the next generation rebuilds it.
+	h.modelList.Store(&modelsCache{version: version, models: models})
+	return models
+}
+
+func (h *Handler) buildModelList() []apis.Model {
 	seen := make(map[string]bool)
 	var out []apis.Model
 	add := func(id, owner string) {
@@ -34,6 +55,11 @@ func (h *Handler) listModels() []apis.Model {
 		}
 		for _, m := range t.ModelMap {
 			add(m.From, t.Name)
+		}
+	}
+	for _, t := range h.Targets {
+		for _, m := range t.discovered().Filter(t.keepsDiscovered) {
+			add(m, t.Name)
 		}
 	}
 	return out

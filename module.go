@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -68,7 +69,7 @@ var defaultRetryOn = []string{"429", "500", "502", "503", "504", "529", "timeout
 // `{http.llm_router.prompt_tokens}`, `{http.llm_router.completion_tokens}`,
 // `{http.llm_router.cached_tokens}`, `{http.llm_router.reasoning_tokens}`
 // and `{http.llm_router.cost}` (USD, when a price matches) before it
-// returns.
+// returns; with a cache, `{http.llm_router.cache}` (hit or miss) too.
 type Handler struct {
 	// Targets are the upstreams, in written order (the order of implicit
 	// groups and of the models list).
@@ -132,6 +133,10 @@ type Handler struct {
 	// or an error event after the first byte). Default: 64 MiB.
 	MaxResponseBody int64 `json:"max_response_body,omitempty"`
 
+	// Cache is the response cache (SPEC 12): identical requests within its
+	// TTL are answered from it. Default: none.
+	Cache *CacheConfig `json:"cache,omitempty"`
+
 	logger          *zap.Logger
 	targets         map[string]*Target
 	aliases         map[string]*ModelAlias
@@ -161,6 +166,9 @@ type Handler struct {
 	storeName       string
 	keyReg          *keys.Registration
 	reserveTTL      time.Duration
+	discovering     bool                         // some target has `discover`, see listVersion
+	modelList       *atomic.Pointer[modelsCache] // GET /v1/models, see listModels
+	cache           *responseCache               // nil without a cache
 }
 
 // CaddyModule returns the Caddy module information.
@@ -181,6 +189,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	repl := caddy.NewReplacer()
 	h.implicit = new(groupCache)
+	h.modelList = new(atomic.Pointer[modelsCache])
 	h.targets = make(map[string]*Target, len(h.Targets))
 	for i, t := range h.Targets {
 		if t == nil || t.Name == "" {
@@ -221,7 +230,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionPassthrough(); err != nil {
 		return err
 	}
-	return initMetrics(ctx.GetMetricsRegistry())
+	if err := h.provisionCache(); err != nil {
+		return err
+	}
+	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
+	return h.provisionDiscovery()
 }
 
 // apiOrder is the order in which the built-in inbound APIs match paths;
@@ -500,15 +515,18 @@ func (h *Handler) Validate() error {
 }
 
 // Cleanup releases this config's references to the shared target states
-// (once per acquisition, also after a Provision that failed halfway) and the
-// idle upstream connections.
+// and discovery sources (once per acquisition, also after a Provision that
+// failed halfway) and the idle upstream connections.
 func (h *Handler) Cleanup() error {
+	h.cache.close()
+	h.cache = nil
 	h.keyReg.Unregister()
 	h.keyReg = nil
 	for _, key := range h.acquired {
 		routing.ReleaseState(key)
 	}
 	h.acquired = nil
+	h.cleanupDiscovery()
 	if h.transport != nil {
 		h.transport.CloseIdleConnections()
 	}

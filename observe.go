@@ -22,6 +22,12 @@ func (x *exchange) finish() {
 			add(metrics.keySpend, x.spent, x.keyName)
 		}
 	}
+	if x.cache != nil {
+		recordCache(x.cache.result)
+		if x.repl != nil {
+			x.repl.Set("http.llm_router.cache", x.cache.result)
+		}
+	}
 	end := now()
 	if x.lastTarget == nil {
 		stats.Record(stats.Request{Status: x.status, Duration: end.Sub(x.start), Key: x.keyName, At: end})
@@ -49,6 +55,7 @@ func (x *exchange) finish() {
 		extra.Add(zap.Inline(&logFields{
 			target: t.Name, model: x.lastModel, attempts: x.attempts, usage: u,
 			cost: cost, priced: priced, ttfb: x.ttfb, api: x.api.Name(), key: x.keyName,
+			cache: x.cacheResult(),
 		}))
 	}
 	x.finishTracing(cost, priced)
@@ -114,6 +121,7 @@ func (h *Handler) logAttemptFailure(t *Target, e *llm.Error) {
 // logFields are the access log fields of one routed request.
 type logFields struct {
 	target, model, api, key string
+	cache                   string // hit or miss; "" without a cache
 	attempts                int
 	usage                   llm.Usage
 	cost                    float64
@@ -146,6 +154,9 @@ func (f *logFields) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	}
 	if f.ttfb > 0 {
 		enc.AddFloat64("llm_ttfb_ms", float64(f.ttfb)/float64(time.Millisecond))
+	}
+	if f.cache != "" {
+		enc.AddString("llm_cache", f.cache)
 	}
 	return nil
 }

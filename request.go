@@ -23,8 +23,9 @@ type request struct {
 }
 
 // readRequest reads the body, at most maxBody bytes, checks that it is one
-// JSON object nested at most llm.MaxDepth levels, and lets the API parse
-// it. The caller must call release.
+// JSON object nested at most llm.MaxDepth levels (unless it is an upload
+// the route takes, see apis.Route.Form), and lets the API parse it. The
+// caller must call release.
 func readRequest(r *http.Request, api apis.API, rt apis.Route, maxBody int64) (*request, *llm.Error) {
 	if r.ContentLength > maxBody {
 		return nil, errTooLarge(maxBody)
@@ -43,18 +44,25 @@ func readRequest(r *http.Request, api apis.API, rt apis.Route, maxBody int64) (*
 	mem := &bodyMemory{buf: buf}
 	mem.refs.Store(1)
 	body := buf.Bytes()
-	if e := checkBody(body); e != nil {
-		mem.release()
-		return nil, e
+	// An upload (multipart/form-data) is the API's to read: no JSON
+	// checks, no `models` list.
+	form := rt.Form && llm.IsForm(r.Header.Get("Content-Type"))
+	if !form {
+		if e := checkBody(body); e != nil {
+			mem.release()
+			return nil, e
+		}
 	}
 	in, e := api.Parse(r, body, rt)
 	if e != nil {
 		mem.release()
 		return nil, e
 	}
-	if e := takeModels(in); e != nil {
-		mem.release()
-		return nil, e
+	if !form {
+		if e := takeModels(in); e != nil {
+			mem.release()
+			return nil, e
+		}
 	}
 	req := &request{Request: in, mem: mem}
 	req.forceTarget = r.Header.Get("X-LLM-Target")

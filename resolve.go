@@ -41,11 +41,19 @@ func (t *Target) mapModel(model string) string {
 	return model
 }
 
-// serves reports whether the target's `models` patterns (or model_map
-// client names) cover model; a target that lists none serves any model.
+// serves reports whether the target's `models` patterns, discovered
+// models or model_map client names cover model. A target that lists none —
+// no patterns, and no discovered model yet — serves any model; with
+// patterns, discovered models are kept only when a pattern matches, so the
+// patterns decide.
 func (t *Target) serves(model string) bool {
 	if len(t.patterns) == 0 {
-		return true
+		l := t.discovered()
+		if l.Len() == 0 || l.Has(model) {
+			return true
+		}
+		_, mapped := t.modelMap[model]
+		return mapped
 	}
 	for _, p := range t.patterns {
 		if p.Match(model) {
@@ -95,7 +103,8 @@ func (h *Handler) resolveModel(model string) (*group, *llm.Error) {
 	if t, upstream, ok := h.prefixed(model); ok {
 		return h.single(t, upstream), nil
 	}
-	if g := h.implicit.get(model); g != nil {
+	version := h.listVersion()
+	if g := h.implicit.get(model, version); g != nil {
 		return g, nil
 	}
 	g := &group{policy: h.policy}
@@ -107,33 +116,56 @@ func (h *Handler) resolveModel(model string) (*group, *llm.Error) {
 	if len(g.members) == 0 {
 		return nil, errModelNotFound(model)
 	}
-	h.implicit.put(model, g)
+	h.implicit.put(model, g, version)
 	return g, nil
 }
 
-// groupCache keeps the implicit groups built for client models. Groups never
-// change once built; the cache is bounded since clients choose the names.
+// groupCache keeps the implicit groups built for client models. A group
+// never changes once built, but which targets serve a model changes with
+// their discovered lists: the cache holds the groups of one version of
+// them (see listVersion) and starts afresh for a newer one. It is bounded
+// since clients choose the names.
 type groupCache struct {
-	m     sync.Map // model → *group
-	count atomic.Int64
+	cur atomic.Pointer[groupGen]
+}
+
+// groupGen is the cache's content for one version of the lists.
+type groupGen struct {
+	version uint64
+	m       sync.Map // model → *group
+	count   atomic.Int64
 }
 
 // maxImplicitGroups bounds the cache of implicit groups per handler.
 const maxImplicitGroups = 4096
 
-func (c *groupCache) get(model string) *group {
-	if g, ok := c.m.Load(model); ok {
+func (c *groupCache) get(model string, version uint64) *group {
+	gen := c.cur.Load()
+	if gen == nil || gen.version != version {
+		return nil
+	}
+	if g, ok := gen.m.Load(model); ok {
 		return g.(*group)
 	}
 	return nil
 }
 
-func (c *groupCache) put(model string, g *group) {
-	if c.count.Load() >= maxImplicitGroups {
+// put stores a group built for version, which was read before the lists
+// were: a group of an older version than the cache's is dropped.
+func (c *groupCache) put(model string, g *group, version uint64) {
+	gen := c.cur.Load()
+	for gen == nil || gen.version < version {
+		if c.cur.CompareAndSwap(gen, &groupGen{version: version}) {
+			gen = c.cur.Load()
+			break
+		}
+		gen = c.cur.Load()
+	}
+	if gen == nil || gen.version != version || gen.count.Load() >= maxImplicitGroups {
 		return
 	}
-	if _, loaded := c.m.LoadOrStore(model, g); !loaded {
-		c.count.Add(1)
+	if _, loaded := gen.m.LoadOrStore(model, g); !loaded {
+		gen.count.Add(1)
 	}
 }
 

@@ -54,6 +54,11 @@ type Route struct {
 	// Stream is set when the path asks for a stream (Gemini's
 	// streamGenerateContent).
 	Stream bool
+	// Form is set when the operation takes multipart/form-data bodies
+	// (uploads: OpenAI's image edits, transcriptions, translations). For
+	// a request whose Content-Type says so, the router skips its JSON
+	// checks and Parse reads the form.
+	Form bool
 }
 
 // Encoder is the client side of one request as a provider sees it: what is
@@ -86,6 +91,32 @@ type Local interface {
 	Answer(w http.ResponseWriter, req *Request) bool
 }
 
+// CostSplicer is implemented by APIs whose answers carry a usage object,
+// for `usage_cost`: CostFilter returns the filter that splices the cost of
+// one attempt of req into the usage objects of its answer (see
+// CostFilter), pricing them with cost, or nil when req's answers carry no
+// usage (token counting). native reports whether the attempt passes the
+// request through, so that the answer is the upstream's own rather than
+// the API's encoder's.
+type CostSplicer interface {
+	CostFilter(req *Request, native bool, cost CostFunc) *CostFilter
+}
+
+// CostFunc prices a usage object of the current attempt's answer.
+type CostFunc func(u llm.Usage) Cost
+
+// Cost is what CostFunc says of one usage object.
+type Cost struct {
+	// USD is the cost at the answering target's price; Priced is false
+	// when the target has no price for the model (no `cost` is added).
+	USD    float64
+	Priced bool
+	// Remaining is the key's budget remainder once the request settles at
+	// USD; HasBudget is false when the request's key has no budget.
+	Remaining float64
+	HasBudget bool
+}
+
 // ModelLister is implemented by APIs with a models list of their own shape
 // (Gemini's `GET /v1beta/models`). MatchModels reports whether path is that
 // list (id empty) or one entry of it.
@@ -100,4 +131,29 @@ type Model struct {
 	ID      string
 	OwnedBy string
 	Created int64
+}
+
+// Replayer is implemented by APIs whose answers the response cache may
+// serve in the other form than the one it stored: `stream` is not part of
+// a request's cache key (SPEC 12), so a streamed request may find a whole
+// answer stored, and the reverse. The cache calls it only for complete
+// 200 answers that the API itself wrote to an earlier, identical request.
+type Replayer interface {
+	// AnswerToEvents renders answer — a whole answer, as a request that
+	// was not streamed received it — as the event stream that req, a
+	// streamed request, receives.
+	AnswerToEvents(req *Request, answer []byte) ([]byte, error)
+
+	// EventsToAnswer assembles events — a complete event stream, as a
+	// streamed request received it — into the whole answer that req, not
+	// streamed, receives. u is the answer's usage, for a stream that did
+	// not carry it.
+	EventsToAnswer(req *Request, events []byte, u llm.Usage) ([]byte, error)
+
+	// ReplayEvents returns a stored event stream as streamed req receives
+	// it: the stream itself, unless it depends on members of the request
+	// that are not part of the key (OpenAI's
+	// stream_options.include_usage decides whether the usage chunk is
+	// sent). u is the answer's usage.
+	ReplayEvents(req *Request, events []byte, u llm.Usage) []byte
 }

@@ -37,7 +37,8 @@ type Provider interface {
 
 // Native is implemented by providers whose own wire format is that of an
 // inbound API besides OpenAI chat (Anthropic Messages, OpenAI Responses,
-// Gemini). For the operations it Speaks, the router passes the client's
+// Gemini), or that serve the OpenAI media operations (llm.Op.Media:
+// images, audio, moderations, which only pass through). For the operations it Speaks, the router passes the client's
 // request through: NewNativeRequest sends Call.Body upstream unchanged but
 // for the model, and RelayNative copies the answer or event stream back
 // byte for byte, reading its usage on the way. ReadError is used for its
@@ -78,4 +79,14 @@ type Configurer interface {
 type Proxy interface {
 	ProxyURL(u *llm.Upstream, path, rawQuery string) string
 	Authorize(h http.Header, u *llm.Upstream, key string)
+}
+
+// ModelLister is implemented by providers that can list the models their
+// upstream serves, for targets with `discover` (SPEC 11). ListModels
+// fetches the whole list, every page, with the upstream's own auth (u's key,
+// version and extra headers) through client, and returns the model names as
+// a client asks for them, in the upstream's order. It honours ctx, and its
+// errors never hold the key (see ListError).
+type ModelLister interface {
+	ListModels(ctx context.Context, u *llm.Upstream, client *http.Client) ([]string, error)
 }

@@ -1,7 +1,10 @@
 // Package openai is the OpenAI inbound API: chat completions, legacy
-// completions and embeddings, the hub format itself. Requests pass to hub
+// completions and embeddings, the hub format itself, and the media
+// endpoints (images, audio, moderations). Hub requests pass to hub
 // providers as they are; answers reach the client as the provider wrote
-// them.
+// them. Media requests have no hub equivalent: they are passed through
+// byte for byte to the providers that speak them (llm.Op.Media), their
+// multipart/form-data uploads read without being decoded (see media.go).
 package openai
 
 import (
@@ -22,7 +25,8 @@ func init() {
 	caddy.RegisterModule(API{})
 }
 
-// API is the OpenAI chat completions, completions and embeddings API.
+// API is the OpenAI chat completions, completions, embeddings and media
+// API.
 type API struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -39,8 +43,10 @@ func (API) Name() string { return "openai" }
 // Format implements apis.API.
 func (API) Format() string { return llm.FormatOpenAI }
 
-// Match serves /v1/chat/completions, /v1/completions and /v1/embeddings,
-// also without /v1.
+// Match serves /v1/chat/completions, /v1/completions, /v1/embeddings and
+// the media endpoints (/v1/images/generations, /v1/images/edits,
+// /v1/audio/speech, /v1/audio/transcriptions, /v1/audio/translations,
+// /v1/moderations), also without /v1.
 func (API) Match(path string) (apis.Route, bool) {
 	switch strings.TrimPrefix(path, "/v1") {
 	case "/chat/completions":
@@ -49,15 +55,35 @@ func (API) Match(path string) (apis.Route, bool) {
 		return apis.Route{Op: llm.OpCompletions}, true
 	case "/embeddings":
 		return apis.Route{Op: llm.OpEmbeddings}, true
+	case "/images/generations":
+		return apis.Route{Op: llm.OpImageGeneration}, true
+	case "/images/edits":
+		return apis.Route{Op: llm.OpImageEdit, Form: true}, true
+	case "/audio/speech":
+		return apis.Route{Op: llm.OpSpeech}, true
+	case "/audio/transcriptions":
+		return apis.Route{Op: llm.OpTranscription, Form: true}, true
+	case "/audio/translations":
+		return apis.Route{Op: llm.OpTranslation, Form: true}, true
+	case "/moderations":
+		return apis.Route{Op: llm.OpModeration}, true
 	}
 	return apis.Route{}, false
 }
 
 // Parse reads the top-level fields in one pass over the body: `model` (a
 // string, exactly once), `stream`, `stream_options.include_usage`, `user`,
-// the output limit, and `messages` (required for chat).
+// the output limit, and `messages` (required for chat). A media request
+// has no hub operation; speech is streamed when its `stream_format` is
+// "sse". A multipart/form-data upload is read by parseForm.
 func (a API) Parse(r *http.Request, body []byte, rt apis.Route) (*apis.Request, *llm.Error) {
+	if rt.Form && llm.IsForm(r.Header.Get("Content-Type")) {
+		return a.parseForm(r, body, rt)
+	}
 	req := &apis.Request{API: a, Op: rt.Op, HubOp: rt.Op, Body: body, ClientKey: BearerToken(r.Header.Get("Authorization"))}
+	if rt.Op.Media() {
+		req.HubOp = 0
+	}
 	src := llm.BytesString(body)
 	var (
 		models      int
@@ -75,6 +101,9 @@ func (a API) Parse(r *http.Request, body []byte, rt apis.Route) (*apis.Request, 
 			// Cloned: the model lives on in logs and metrics.
 			req.Model = strings.Clone(value.Str)
 		case "stream":
+			if rt.Op == llm.OpSpeech {
+				break // speech streams by its stream_format
+			}
 			switch value.Type {
 			case gjson.True:
 				req.Stream = true
@@ -86,6 +115,8 @@ func (a API) Parse(r *http.Request, body []byte, rt apis.Route) (*apis.Request, 
 			}
 		case "stream_options":
 			req.IncludeUsage = value.Get("include_usage").Type == gjson.True
+		case "stream_format":
+			req.Stream = rt.Op == llm.OpSpeech && value.Str == "sse"
 		case "user":
 			req.User = strings.Clone(value.Str)
 		case "max_tokens", "max_completion_tokens":
@@ -116,7 +147,8 @@ func (a API) Parse(r *http.Request, body []byte, rt apis.Route) (*apis.Request, 
 	if e := apis.CheckModel(req.Model); e != nil {
 		return nil, e
 	}
-	if rt.Op == llm.OpEmbeddings {
+	switch rt.Op {
+	case llm.OpEmbeddings, llm.OpModeration:
 		req.Stream = false
 	}
 	return req, nil

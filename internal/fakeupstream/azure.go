@@ -13,6 +13,11 @@ import (
 // when the path or the api-version is wrong. The v1 API's
 // /openai/v1/responses (the deployment in the body's `model`, no
 // api-version, a key required) answers as the OpenAI fake's Responses API.
+// The deployments' media paths (images/generations, images/edits,
+// audio/speech, audio/transcriptions, audio/translations) answer as
+// OpenAI's, speech as application/octet-stream; images/edits needs
+// api-version 2025-04-01-preview or later, and there is no moderations
+// endpoint (404), as on Azure.
 func NewAzure(tb testing.TB, name string) *Server {
 	return start(tb, name, serveAzure)
 }
@@ -38,6 +43,10 @@ func serveAzure(w http.ResponseWriter, r *http.Request, req *Request, step Step)
 		_, _ = w.Write([]byte(`{"error":{"code":"404","message":"Resource not found"}}`))
 		return
 	}
+	if rest[slash:] == "/images/edits" && r.URL.Query().Get("api-version") < "2025-04-01-preview" {
+		azureNotFound(w)
+		return
+	}
 	r.URL.Path = "/v1" + rest[slash:]
-	serveOpenAI(w, r, req, step)
+	serveOpenAIAs(w, r, req, step, true)
 }

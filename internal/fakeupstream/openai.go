@@ -16,7 +16,8 @@ import (
 // /v1/completions and /v1/embeddings in the shapes of OpenAI's API
 // reference, streams with `data: [DONE]`, and sends the usage chunk
 // (`choices: []`) only when `stream_options.include_usage` is true. It
-// also serves the Responses API, /v1/responses (see serveResponses).
+// also serves the Responses API, /v1/responses (see serveResponses), and
+// the media endpoints: images, audio, moderations (see serveMedia).
 func NewOpenAI(tb testing.TB, name string) *Server {
 	return start(tb, name, serveOpenAI)
 }
@@ -25,6 +26,12 @@ func NewOpenAI(tb testing.TB, name string) *Server {
 func (s *Server) BaseURL() string { return s.URL + "/v1" }
 
 func serveOpenAI(w http.ResponseWriter, r *http.Request, req *Request, step Step) {
+	serveOpenAIAs(w, r, req, step, false)
+}
+
+// serveOpenAIAs serves the OpenAI API, or with azure set the same as an
+// Azure OpenAI deployment does (see serveMedia).
+func serveOpenAIAs(w http.ResponseWriter, r *http.Request, req *Request, step Step, azure bool) {
 	if step.Status != 0 {
 		body := step.Body
 		if body == "" {
@@ -60,6 +67,9 @@ func serveOpenAI(w http.ResponseWriter, r *http.Request, req *Request, step Step
 	case "/responses":
 		serveResponses(w, r, req, step, text)
 	default:
+		if serveMedia(w, r, req, step, strings.TrimPrefix(r.URL.Path, "/v1"), azure) {
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte(OpenAIError(http.StatusNotFound, "unknown path "+r.URL.Path)))

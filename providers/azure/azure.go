@@ -1,7 +1,9 @@
 // Package azure is the `azure` provider: Azure OpenAI deployments. Requests
 // go to `{base_url}/openai/deployments/{model}/{chat/completions,
 // completions, embeddings}?api-version=…` with the key in `api-key`; bodies
-// and responses pass through as for the `openai` provider.
+// and responses pass through as for the `openai` provider. The media
+// endpoints go to the deployment's own paths (see media.go); the Responses
+// API to the v1 API (see native.go).
 package azure
 
 import (

@@ -39,6 +39,10 @@ type Provider struct {
 	// result; after a tool result the answer is that result's text. So an
 	// agent loop runs offline.
 	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+
+	// Models are what the mock lists when its target has `discover`
+	// (SPEC 11), without the network. Default: none.
+	Models []string `json:"models,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.

@@ -24,11 +24,13 @@ type ToolCall struct {
 //		response  <text>
 //		delay     <duration>
 //		tool_call <tool> <json-arguments>   # repeatable
+//		models    <name...>                 # listed by `discover`; repeatable
 //	}
 //
 // Inside a `target` block the same options may be written flat, prefixed
 // with the provider's name: `mock_response`, `mock_delay`,
-// `mock_tool_call`. A text or JSON with spaces needs quotes or backticks.
+// `mock_tool_call`, `mock_models`. A text or JSON with spaces needs quotes
+// or backticks.
 func (p *Provider) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the provider's name
 	if d.NextArg() {
@@ -63,6 +65,12 @@ func (p *Provider) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("%s: %v", opt, err)
 			}
 			p.ToolCalls = append(p.ToolCalls, tc)
+		case "models":
+			names := d.RemainingArgs()
+			if len(names) == 0 {
+				return d.Errf("%s: expected model names", opt)
+			}
+			p.Models = append(p.Models, names...)
 		default:
 			return d.Errf("unrecognized subdirective %q", opt)
 		}

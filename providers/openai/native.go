@@ -8,13 +8,18 @@ import (
 	"github.com/llmrouter/caddy-llm-router/providers"
 )
 
-// Speaks reports that OpenAI serves the Responses API itself: such
-// requests pass through.
-func (Provider) Speaks(op llm.Op) bool { return op == llm.OpResponses }
+// Speaks reports that OpenAI serves the Responses API and the media
+// operations (images, audio, moderations) itself: such requests pass
+// through.
+func (Provider) Speaks(op llm.Op) bool { return op == llm.OpResponses || op.Media() }
 
 // NewNativeRequest builds `POST {base_url}/responses` with the client's body
-// byte for byte but for `model`, and `Authorization: Bearer`.
+// byte for byte but for `model`, and `Authorization: Bearer`; a media
+// request goes to its own path (see newMediaRequest).
 func (Provider) NewNativeRequest(ctx context.Context, c *llm.Call) (*http.Request, error) {
+	if c.Op.Media() {
+		return newMediaRequest(ctx, c)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Upstream.BaseURL+"/responses", nil)
 	if err != nil {
 		return nil, err
@@ -43,8 +48,11 @@ func AttachNativeBody(req *http.Request, c *llm.Call) {
 }
 
 // RelayNative relays a Responses API answer unchanged (see
-// RelayResponses).
+// RelayResponses), a media answer byte for byte (see RelayMedia).
 func (Provider) RelayNative(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, error) {
+	if c.Op.Media() {
+		return RelayMedia(w, resp, c)
+	}
 	return RelayResponses(w, resp, c)
 }
 

@@ -2,7 +2,9 @@
 // DeepSeek, Mistral, Groq, Together, OpenRouter, xAI, Ollama, vLLM, …).
 // Request bodies pass through byte for byte except `model` and, on streams,
 // `stream_options.include_usage`; responses pass through unchanged except a
-// usage chunk the client did not ask for.
+// usage chunk the client did not ask for. The Responses API and the media
+// endpoints (images, audio, moderations) pass through as they are (see
+// native.go, media.go).
 package openai
 
 import (

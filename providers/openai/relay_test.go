@@ -218,3 +218,20 @@ type discard struct{}
 func (discard) Header() http.Header         { return http.Header{} }
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (discard) WriteHeader(int)             {}
+
+// An indented JSON answer to a streamed request still makes one data line
+// per event.
+func TestRelayIndentedJSONAnswerToStream(t *testing.T) {
+	answer := "{\n  \"id\": \"c1\",\n  \"object\": \"chat.completion\",\n  \"choices\": [{\"index\": 0, \"message\": {\"role\": \"assistant\", \"content\": \"hi\",\n    \"thinking_blocks\": [\n      {\"type\": \"thinking\", \"thinking\": \"t\", \"signature\": \"s\"}\n    ]}, \"finish_reason\": \"stop\"}],\n  \"usage\": {\n    \"prompt_tokens\": 1,\n    \"completion_tokens\": 2\n  }\n}\n"
+	rec := httptest.NewRecorder()
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(answer))}
+	if _, err := Relay(stream.NewWriter(rec), resp, &llm.Call{Stream: true, IncludeUsage: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, event := range strings.Split(strings.TrimSuffix(rec.Body.String(), "\n\n"), "\n\n") {
+		data, ok := strings.CutPrefix(event, "data: ")
+		if !ok || strings.Contains(data, "\n") || (data != "[DONE]" && !gjson.Valid(data)) {
+			t.Fatalf("event %q", event)
+		}
+	}
+}

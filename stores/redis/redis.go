@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/llmrouter/caddy-llm-router/internal/redisurl"
 	"github.com/llmrouter/caddy-llm-router/keys"
 	"github.com/llmrouter/caddy-llm-router/stores"
 )
@@ -314,38 +314,17 @@ func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 
 func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 
-// parseURL reads a redis:// or rediss:// URL into client options; its
-// errors never hold the URL, which may hold a password.
+// parseURL reads a redis:// or rediss:// URL into client options (see
+// package redisurl), with 2 s timeouts and no retries unless the query says
+// otherwise: a script that may have run must not run twice.
 func parseURL(raw string) (*goredis.Options, error) {
-	const want = "expected redis://[user:password@]host:port[/db] or rediss://…"
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		return nil, fmt.Errorf("store redis: invalid url: %s", want)
-	}
-	opt, err := goredis.ParseURL(raw)
+	opt, q, err := redisurl.Parse(raw, "store redis", 2*time.Second)
 	if err != nil {
-		msg := err.Error()
-		if p, ok := u.User.Password(); ok && p != "" {
-			msg = strings.ReplaceAll(msg, p, "…")
-		}
-		msg = strings.ReplaceAll(msg, raw, "…")
-		return nil, fmt.Errorf("store redis: invalid url (%s): %s", msg, want)
+		return nil, err
 	}
-	q := u.Query()
 	if !q.Has("max_retries") {
-		opt.MaxRetries = -1 // a script that may have run must not run twice
+		opt.MaxRetries = -1
 	}
-	if !q.Has("dial_timeout") {
-		opt.DialTimeout = 2 * time.Second
-	}
-	if !q.Has("read_timeout") {
-		opt.ReadTimeout = 2 * time.Second
-	}
-	if !q.Has("write_timeout") {
-		opt.WriteTimeout = 2 * time.Second
-	}
-	opt.ContextTimeoutEnabled = true
-	opt.DisableIdentity = true
 	return opt, nil
 }
 
