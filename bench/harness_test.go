@@ -248,8 +248,7 @@ func TestCommandStats(t *testing.T) {
 	}
 }
 
-// TestCaddyfileAdapts: every site of the generated Caddyfile adapts (the
-// cache site once the response cache has landed).
+// TestCaddyfileAdapts: every site of the generated Caddyfile adapts.
 func TestCaddyfileAdapts(t *testing.T) {
 	p := ports{admin: 2019, ctl: 9000, upRP: 9001, upOpenAI: 9002, upAnthropic: 9003, redis: 6379, site: map[string]int{}}
 	for i, s := range siteOrder {
@@ -260,10 +259,6 @@ func TestCaddyfileAdapts(t *testing.T) {
 	for _, site := range siteOrder {
 		body := caddyConfig(p, []string{site}, cfg, t.TempDir())
 		if _, _, err := adapter.Adapt([]byte(body), nil); err != nil {
-			if site == "cache" && strings.Contains(err.Error(), `unrecognized subdirective "cache"`) {
-				t.Logf("the response cache has not landed: %v", err)
-				continue
-			}
 			t.Errorf("site %s: %v\n%s", site, err, body)
 		}
 	}

@@ -232,7 +232,7 @@ func benchmark(cfg *config) error {
 
 	fastShape := streamShape{Chunks: cfg.chunks}
 	reqFor := func(v *variant, ph phase) []byte {
-		return buildRequest(v.addr(), v.API, requestBody(v.API, ph.model, ph.stream), v.Header)
+		return buildRequest(v.addr(), v.API, requestBody(v.API, v.model(ph.model, ph.stream), ph.stream), v.Header)
 	}
 	specFor := func(v *variant, ph phase) runSpec {
 		return runSpec{addr: v.addr(), api: v.API, req: reqFor(v, ph), stream: ph.stream, conc: ph.conc,
@@ -342,6 +342,9 @@ func benchmark(cfg *config) error {
 				r.runs[ph.name] = map[string][]sample{}
 			}
 			for _, v := range roundOrder(active(), round) {
+				if ph.name == "ttfc" && v.NoTTFC {
+					continue
+				}
 				s, err := measure(ph, v, caddy.pid)
 				if err != nil {
 					return fmt.Errorf("round %d %s (%s): %v", round, ph.name, v.Key, err)
@@ -464,11 +467,8 @@ func (r *results) smoke(v *variant, load func(*variant, runSpec) (runResult, err
 		stream bool
 	}
 	tries := []try{{"bench-fast", false}, {"bench-fast", true}}
-	if v.Key == "l" {
-		tries = append(tries, try{"bench-slow", true}) // the TTFC runs' request, cached too
-	}
 	for _, t := range tries {
-		spec := runSpec{addr: v.addr(), api: v.API, req: buildRequest(v.addr(), v.API, requestBody(v.API, t.model, t.stream), v.Header),
+		spec := runSpec{addr: v.addr(), api: v.API, req: buildRequest(v.addr(), v.API, requestBody(v.API, v.model(t.model, t.stream), t.stream), v.Header),
 			stream: t.stream, conc: 1, count: 1}
 		if v.Key == "l" {
 			if _, err := load(v, spec); err != nil { // the miss that fills the cache

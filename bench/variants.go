@@ -28,12 +28,25 @@ type variant struct {
 	Upstream string
 	// Note says what the variant adds, for README and RESULTS.
 	Note string
-	Port int
+	// NoTTFC leaves the variant out of the time-to-first-event runs.
+	NoTTFC bool
+	Port   int
 	// Missing says why the variant is not measured ("" if it is).
 	Missing string
 }
 
 func (v *variant) addr() string { return "127.0.0.1:" + strconv.Itoa(v.Port) }
+
+// model is the model a request of v names. The cache variant's streams
+// name one of their own, so that the cache replays a stored stream: it
+// keys its entries apart from `stream`, and would otherwise answer a
+// stream by rendering the stored JSON answer as chunks.
+func (v *variant) model(m string, stream bool) string {
+	if v.Key == "l" && stream {
+		return m + "-stream"
+	}
+	return m
+}
 
 // The router keys of the keyed variants: limits high enough never to
 // refuse, so that every request goes through admission and settlement.
@@ -76,7 +89,7 @@ func allVariants() []*variant {
 		{Key: "k", Name: "tracing", Title: "tracing", Site: "tracing", API: apiChat, Base: "a", Upstream: "openai",
 			Note: "(b) behind Caddy's `tracing` directive, sampling 1 (`OTEL_TRACES_SAMPLER=always_on`), OTLP/HTTP export to a local sink"},
 		{Key: "l", Name: "cache_hit", Title: "cache hit", Site: "cache", API: apiChat, Base: "a", Upstream: "openai",
-			Want: "X-LLM-Cache: hit",
+			Want: "X-LLM-Cache: hit", NoTTFC: true,
 			Note: "(b) with the response `cache` on, the same request repeated: every answer a hit"},
 	}
 }
