@@ -285,6 +285,17 @@ type results struct {
 	// flushed; exports its POSTs, badExports those it could not decode.
 	spans, exports, badExports int64
 	spansWaited                time.Duration
+	// tracingOff is the share (%) of (b)'s CPU profile in the router's
+	// tracing code, tracing being off; tracingOffErr why it is unknown.
+	tracingOff     float64
+	tracingOffErr  string
+	tracingChecked bool
+}
+
+// measured reports whether variant key runs.
+func (r *results) measured(key string) bool {
+	v := variantByKey(r.vs, key)
+	return v != nil && v.Missing == ""
 }
 
 type profileOut struct {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,14 @@ func (r *results) profile(p ports, setShape func(streamShape) error, fast stream
 		} else {
 			jobs[v].mem = true
 		}
+	}
+	// With tracing measured, (b)'s CPU profile shows what the router's
+	// tracing code costs when tracing is off.
+	if b := variantByKey(r.vs, "b"); b != nil && b.Missing == "" && r.measured("k") {
+		if jobs[b] == nil {
+			jobs[b] = &job{}
+		}
+		jobs[b].cpu = true
 	}
 	if len(jobs) == 0 {
 		return nil
@@ -107,6 +117,10 @@ func (r *results) profile(p ports, setShape func(streamShape) error, fast stream
 				wg.Add(1)
 				fetch("heap", admin+"/heap", base+".heap.pb.gz")
 			}
+			if j.cpu && v.Key == "b" && ph.name == "json" {
+				r.tracingOff, r.tracingOffErr = focusShare(env, base+".cpu.pb.gz", tracingFuncs)
+				r.tracingChecked = true
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -139,4 +153,27 @@ func pprofTop(env *envInfo, file, kind string) string {
 		keep = append(keep, l)
 	}
 	return strings.Join(keep, "\n")
+}
+
+// tracingFuncs matches the router's tracing code (tracing.go), for
+// pprof's -focus.
+const tracingFuncs = `caddy-llm-router\.(\(\*exchange\)\.)?(startTracing|startAttempt|endAttempt|injectTraceparent|finishTracing)`
+
+var focusLine = regexp.MustCompile(`Showing nodes accounting for [^,]+, ([0-9.]+)% of`)
+
+// focusShare is the share (%) of a CPU profile's samples with a function
+// matching re on their stack.
+func focusShare(env *envInfo, file, re string) (float64, string) {
+	cmd := exec.Command("go", "tool", "pprof", "-top", "-nodecount=1", "-focus", re, env.caddyBin, file)
+	cmd.Dir = env.root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Sprintf("go tool pprof: %v", err)
+	}
+	m := focusLine.FindSubmatch(out)
+	if m == nil {
+		return 0, "go tool pprof: no total in its output"
+	}
+	x, _ := strconv.ParseFloat(string(m[1]), 64)
+	return x, ""
 }

@@ -16,6 +16,12 @@ import (
 const (
 	before5JSON   = 0.80
 	before5Stream = 1.04
+	// before5Allocs is (b)'s allocations per request in that run's Go
+	// benchmark.
+	before5Allocs = 121
+	// tracingOffLimit is the most the router's tracing code may take of
+	// (b)'s CPU profile with tracing off (%).
+	tracingOffLimit = 1.0
 	// noiseFloor is the least difference in a ratio counted as a change:
 	// the spread of (b)/(a) over rounds on this shared 2-CPU machine.
 	noiseFloor = 0.05
@@ -164,8 +170,21 @@ func (r *results) writeTargets(w func(string, ...any)) {
 		}
 		lo, hi := minMax(xs)
 		now := median(xs)
-		line("11", desc, fmt.Sprintf("%.2f× (rounds %.2f–%.2f)", now, lo, hi),
+		allocs := ""
+		if res, ok := r.goBenchResult(goBenchName["b"]); ok && t.label == perReq {
+			allocs = fmt.Sprintf("; (b) allocates %.0f per request, %d then", res.AllocsOp, before5Allocs)
+		}
+		line("11", desc, fmt.Sprintf("%.2f× (rounds %.2f–%.2f)%s", now, lo, hi, allocs),
 			yesNo(math.Abs(now-t.before) <= noiseFloor || (t.before >= lo && t.before <= hi)))
+	}
+	desc := fmt.Sprintf("tracing off: the router's tracing code (tracing.go) takes ≤ %.0f %% of Caddy's CPU in (b)'s profile, non-streamed", tracingOffLimit)
+	switch {
+	case !r.tracingChecked:
+		line("11", desc, "not profiled", "—")
+	case r.tracingOffErr != "":
+		line("11", desc, r.tracingOffErr, "—")
+	default:
+		line("11", desc, fmt.Sprintf("%.1f %%", r.tracingOff), yesNo(r.tracingOff <= tracingOffLimit))
 	}
 
 	// Issue 12.
