@@ -2,7 +2,7 @@
 // Caddy's own reverse_proxy (issues 5, 9, 10, 11, 12). Run it from the
 // module root:
 //
-//	go run ./bench          # full run, ~20 minutes on 2 cores
+//	go run ./bench          # full run, ~18 minutes on 2 cores
 //	go run ./bench -quick   # smoke run, a few minutes
 //
 // It builds the project's Caddy into bench/bin/caddy, starts fake upstreams
@@ -65,7 +65,7 @@ func parseFlags(args []string) *config {
 		fmt.Fprintln(fs.Output(), "usage: go run ./bench [flags]   (from the module root; see bench/README.md)")
 		fs.PrintDefaults()
 	}
-	fs.BoolVar(&c.quick, "quick", false, "smoke run (under a minute): 1 round, short runs, 1,000 idle streams; overrides the sizes below unless they are set explicitly")
+	fs.BoolVar(&c.quick, "quick", false, "smoke run (a few minutes): 1 round, short runs, 1,000 idle streams; overrides the sizes below unless they are set explicitly")
 	fs.IntVar(&c.rounds, "rounds", 5, "interleaved rounds (a b c d a b c d …); medians are taken over them")
 	fs.IntVar(&c.conc, "c", 32, "concurrency (connections) of the non-streamed load")
 	fs.DurationVar(&c.jsonDur, "d", 5*time.Second, "duration of one non-streamed run")
