@@ -73,7 +73,7 @@ func parseFlags(args []string) *config {
 	fs.IntVar(&c.chunks, "chunks", 50, "content chunks per stream")
 	fs.DurationVar(&c.ttfcDelay, "chunk-delay", 20*time.Millisecond, "delay between upstream chunks in the time-to-first-chunk runs")
 	fs.DurationVar(&c.ttfcDur, "ttfc-d", 3*time.Second, "duration of one time-to-first-chunk run (after the staggered start)")
-	fs.IntVar(&c.relayCount, "relay-streams", 3000, "streams per relay run (zero delay between chunks)")
+	fs.IntVar(&c.relayCount, "relay-streams", 6000, "streams per relay run (zero delay between chunks)")
 	fs.IntVar(&c.idle, "idle", 10000, "concurrent idle streams for the memory-per-stream figure")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "warm-up per variant and kind, at full concurrency, before the rounds")
 	fs.DurationVar(&c.peakDur, "peak-d", 1500*time.Millisecond, "duration of each load of the peak-RSS runs (fresh Caddy per variant)")

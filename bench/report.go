@@ -419,7 +419,11 @@ func (r *results) markdown() string {
 		for _, res := range gb.Results {
 			var other []string
 			for _, unit := range sortedKeys(res.Metrics) {
-				other = append(other, fmt.Sprintf("%.2f %s", res.Metrics[unit], unit))
+				format := "%.2f %s"
+				if res.Metrics[unit] >= 100 {
+					format = "%.0f %s"
+				}
+				other = append(other, fmt.Sprintf(format, res.Metrics[unit], unit))
 			}
 			w("| `%s` | %s | %.0f | %.0f | %.0f | %s |\n", gb.Pkg, res.Name, res.NsOp, res.BytesOp, res.AllocsOp, strings.Join(other, ", "))
 		}

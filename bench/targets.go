@@ -32,7 +32,7 @@ const (
 var bodyGrowth = float64(bodySizes[1] - bodySizes[0])
 
 func (r *results) writeTargets(w func(string, ...any)) {
-	w("## Targets\n\n| issue | target | measured | met |\n|---|---|---:|:---:|\n")
+	w("## Targets\n\nEach ratio is the median over rounds of the variant against the other in the same round; the range over rounds follows in brackets.\n\n| issue | target | measured | met |\n|---|---|---:|:---:|\n")
 	line := func(issue, desc, measured, met string) {
 		w("| %s | %s | %s | %s |\n", issue, desc, measured, met)
 	}
@@ -62,7 +62,7 @@ func (r *results) writeTargets(w func(string, ...any)) {
 			line(issue, desc, "missing", "—")
 			return
 		}
-		line(issue, desc, fmtCmp(rw.cmp, x), yesNo(x <= limit))
+		line(issue, desc, fmtCmp(rw.cmp, x)+r.spread(rw, key, base), yesNo(x <= limit))
 	}
 	reported := func(issue, desc, label, key, base string) {
 		if m := missing(key, base); m != "" {
@@ -75,7 +75,7 @@ func (r *results) writeTargets(w func(string, ...any)) {
 			line(issue, desc, "missing", "—")
 			return
 		}
-		line(issue, desc, fmt.Sprintf("%s (%s µs)", fmtCmp(rw.cmp, x), strings.Trim(r.cell(rw, variantByKey(r.vs, key)), "*")), "reported")
+		line(issue, desc, fmt.Sprintf("%s%s; %s µs", fmtCmp(rw.cmp, x), r.spread(rw, key, base), strings.Trim(r.cell(rw, variantByKey(r.vs, key)), "*")), "reported")
 	}
 	const perReq, perStream, ttfc = "CPU µs / request", "CPU µs / stream", "first event p50"
 
@@ -209,6 +209,20 @@ func (r *results) writeTargets(w func(string, ...any)) {
 	if r.cfg.quick || r.cfg.rounds < 5 {
 		w("These verdicts come from a smoke run and prove nothing.\n\n")
 	}
+}
+
+// spread is the range over rounds of a compared figure, " (lo–hi)", when
+// there is more than one round.
+func (r *results) spread(rw row, key, base string) string {
+	xs := pairs(rw, key, base)
+	if len(xs) < 2 {
+		return ""
+	}
+	lo, hi := minMax(xs)
+	if rw.cmp == "diff" {
+		return fmt.Sprintf(" (%+.2f to %+.2f)", lo, hi)
+	}
+	return fmt.Sprintf(" (%.2f–%.2f)", lo, hi)
 }
 
 // bodyGrowth is what the 64 KiB request allocates more than the 1 KiB one
