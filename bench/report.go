@@ -534,6 +534,22 @@ func (r *results) autoNotes() []string {
 			}
 		}
 	}
+	// Single disturbed runs, which the medians above may hide.
+	disturbed, runs := map[string]int{}, 0
+	for _, ph := range []string{"json", "ttfc", "relay"} {
+		for _, v := range r.vs {
+			for _, s := range r.samples(ph, v.Key) {
+				runs++
+				if foreign(s) > 10 {
+					disturbed[ph]++
+				}
+			}
+		}
+	}
+	if n := disturbed["json"] + disturbed["ttfc"] + disturbed["relay"]; n > 0 {
+		out = append(out, fmt.Sprintf("%d of %d measured runs had other processes take more than 10%% of Caddy's CPU (non-streamed %d, TTFC %d, relay %d): the ratios of those rounds are the outliers of the ranges in the targets; the medians over rounds are meant to outlast them.",
+			n, runs, disturbed["json"], disturbed["ttfc"], disturbed["relay"]))
+	}
 	if len(noisy) > 0 {
 		out = append(out, "The machine was not quiet: other processes ran on the pinned CPUs (median per run) in "+strings.Join(noisy, "; ")+". Wall-clock figures of those runs are disturbed, and CPU µs per request drops when Caddy is short of CPU (more chunks per read and write), so ratios between runs with different figures here are unreliable.")
 	}
