@@ -45,7 +45,7 @@ func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discard) WriteHeader(int)             {}
 func (d *discard) Flush()                      {}
 
-func benchServe(b *testing.B, h *Handler, body string) {
+func benchServe(b *testing.B, h *Handler, body string, header ...string) {
 	b.Helper()
 	b.ReportAllocs()
 	payload := []byte(body)
@@ -53,6 +53,9 @@ func benchServe(b *testing.B, h *Handler, body string) {
 	w := &discard{h: make(http.Header)}
 	for b.Loop() {
 		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(payload))
+		for i := 0; i+1 < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
 		repl := caddy.NewReplacer()
 		r = caddyhttp.PrepareRequest(r, repl, w, nil)
 		clear(w.h)
@@ -104,4 +107,12 @@ func BenchmarkPassthroughBodySize(b *testing.B) {
 			benchServe(b, h, body)
 		})
 	}
+}
+
+// BenchmarkPassthroughKeyed is BenchmarkPassthrough with a router key that
+// has an rpm limit and a budget on the memory store (the overhead of keys).
+func BenchmarkPassthroughKeyed(b *testing.B) {
+	up := benchUpstream(b, 0)
+	h := provisioned(b, "llm_router {\n target a {\n  base_url "+up.URL+"/v1\n  price * 1 1\n }\n key sk-bench-key-0123456789 {\n  name bench\n  rpm 100000000\n  budget 1000000 daily\n }\n}")
+	benchServe(b, h, benchBody, "Authorization", "Bearer sk-bench-key-0123456789")
 }

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -180,7 +180,7 @@ func unexpectedAnswer(t *Target, resp *http.Response, op llm.Op, stream bool) *l
 	if ct == "" {
 		return nil
 	}
-	mt, _, _ := mime.ParseMediaType(ct)
+	mt := mediaType(ct)
 	if op.AcceptsAnswer(mt, stream) {
 		return nil
 	}
@@ -192,4 +192,19 @@ func unexpectedAnswer(t *Target, resp *http.Response, op llm.Op, stream bool) *l
 		Status: http.StatusBadGateway, Kind: llm.KindInvalid, Code: "upstream_error", Type: "upstream_error",
 		Message: fmt.Sprintf("target %q: answered %d with %s instead of %s", t.Name, resp.StatusCode, mt, want),
 	}
+}
+
+// mediaType is the media type of a Content-Type value, lower case, without
+// parameters; it allocates only for a value that is not already lower case.
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	for i := 0; i < len(ct); i++ {
+		if c := ct[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(ct)
+		}
+	}
+	return ct
 }

@@ -105,11 +105,16 @@ func refusal(d stores.Decision) *llm.Error {
 	return e
 }
 
-// storeContext bounds a store call; it does not end with the client's
-// request, so a cancelled request still settles.
+// storeContext is the context of a store call: not the client's request,
+// so that a cancelled request still settles. The stores bound their own
+// round trips (the Redis store's by its client timeouts), and the memory
+// store needs no deadline, so none is set here (a deadline costs a timer
+// per call on the keyed hot path).
 func storeContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 5*time.Second)
+	return context.Background(), noCancel
 }
+
+func noCancel() {}
 
 // worstCost is what an attempt on m may cost at most: the estimated
 // prompt at the dearest of the input prices and the request's max tokens

@@ -20,6 +20,7 @@ type request struct {
 	*apis.Request
 	forceTarget string // X-LLM-Target or ?proxy=
 	mem         *bodyMemory
+	memory      bodyMemory // mem points here: one allocation for both
 }
 
 // readRequest reads the body, at most maxBody bytes, checks that it is one
@@ -41,7 +42,9 @@ func readRequest(r *http.Request, api apis.API, rt apis.Route, maxBody int64) (*
 		}
 		return nil, apis.Invalid("", "reading the request body: %v", err)
 	}
-	mem := &bodyMemory{buf: buf}
+	req := &request{}
+	mem := &req.memory
+	mem.buf = buf
 	mem.refs.Store(1)
 	body := buf.Bytes()
 	// An upload (multipart/form-data) is the API's to read: no JSON
@@ -64,9 +67,9 @@ func readRequest(r *http.Request, api apis.API, rt apis.Route, maxBody int64) (*
 			return nil, e
 		}
 	}
-	req := &request{Request: in, mem: mem}
+	req.Request, req.mem = in, mem
 	req.forceTarget = r.Header.Get("X-LLM-Target")
-	if req.forceTarget == "" {
+	if req.forceTarget == "" && strings.Contains(r.URL.RawQuery, "proxy=") {
 		req.forceTarget = r.URL.Query().Get("proxy")
 	}
 	return req, nil

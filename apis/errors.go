@@ -39,10 +39,24 @@ func CheckModel(model string) *llm.Error {
 			return Invalid("model", "'model' contains a control character")
 		}
 	}
-	for _, seg := range strings.FieldsFunc(model, func(r rune) bool { return r == '/' || r == '[' || r == ']' || r == '\\' }) {
-		if seg == "." || seg == ".." {
-			return Invalid("model", "'model' must not contain a %q path segment", seg)
-		}
+	if seg := dotSegment(model); seg != "" {
+		return Invalid("model", "'model' must not contain a %q path segment", seg)
 	}
 	return nil
+}
+
+// dotSegment returns "." or ".." when model has such a segment between
+// separators (`/`, `[`, `]`, `\`), else "".
+func dotSegment(model string) string {
+	start := 0
+	for i := 0; i <= len(model); i++ {
+		if i < len(model) && !strings.ContainsRune("/[]\\", rune(model[i])) {
+			continue
+		}
+		if seg := model[start:i]; seg == "." || seg == ".." {
+			return seg
+		}
+		start = i + 1
+	}
+	return ""
 }

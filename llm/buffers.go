@@ -45,15 +45,30 @@ func ReadAll(r io.Reader, hint, max int64) (*bytes.Buffer, error) {
 	if hint > 0 {
 		buf.Grow(int(hint) + 1)
 	}
-	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
-	if err == nil && int64(buf.Len()) > max {
-		err = ErrTooLarge
+	// bytes.Buffer.ReadFrom, bounded without an io.LimitReader.
+	for {
+		if buf.Available() < 512 {
+			buf.Grow(512)
+		}
+		free := buf.AvailableBuffer()
+		free = free[:cap(free)]
+		if room := max + 1 - int64(buf.Len()); int64(len(free)) > room {
+			free = free[:room]
+		}
+		n, err := r.Read(free)
+		buf.Write(free[:n]) // the buffer's own spare room: no copy
+		if int64(buf.Len()) > max {
+			PutBuffer(buf)
+			return nil, ErrTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			PutBuffer(buf)
+			return nil, err
+		}
 	}
-	if err != nil {
-		PutBuffer(buf)
-		return nil, err
-	}
-	return buf, nil
 }
 
 // errorBodyLimit caps how much of an upstream error body is read.

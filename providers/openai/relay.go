@@ -41,7 +41,7 @@ func Relay(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Usage, e
 	if llm.CheckJSON(body, llm.MaxDepth) != nil {
 		return llm.Usage{}, ErrInvalidAnswer
 	}
-	doc := gjson.ParseBytes(body)
+	doc := gjson.Parse(llm.BytesString(body)) // ParseBytes would copy the body
 	usage := UsageOf(doc.Get("usage"))
 	if f := doc.Get("choices.0.finish_reason"); f.Type == gjson.String {
 		usage.FinishReason = f.Str
