@@ -556,6 +556,13 @@ func (r *results) autoNotes() []string {
 	if len(notBusy) > 0 {
 		out = append(out, "Caddy was not saturated (Caddy busy %) in "+strings.Join(notBusy, "; ")+": there requests/s and chunks/s are limited by the load side, other processes or latency, not by Caddy.")
 	}
+	if len(r.load) > 0 {
+		verdict := "about what the bench alone keeps runnable (2 to 2.5): the machine was otherwise quiet"
+		if _, hi := minMax(r.load); hi > 3 {
+			verdict = "above what the bench alone keeps runnable (2 to 2.5): other work ran during the run"
+		}
+		out = append(out, fmt.Sprintf("Load average (1 min) during the run: %s; %s.", r.loadText(), verdict))
+	}
 	out = append(out, fmt.Sprintf("CPU time comes from /proc/<pid>/stat in %.0f Hz ticks: each run's Caddy CPU time is known to ±%.0f ms.", clockTick, 1000/clockTick))
 	return out
 }
