@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
@@ -183,87 +182,11 @@ func removeMember(body []byte, start, end int) []byte {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
-var errBodyTooLarge = errors.New("request body too large")
+var errBodyTooLarge = llm.ErrTooLarge
 
-// chunkSize is the piece in which a body of unknown length is read.
-const chunkSize = 64 << 10
-
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
-
-// readBody reads body into buf, stopping with errBodyTooLarge as soon as it
-// holds more than max bytes (the rest is never read). With a known size the
-// buffer is allocated once. Without one (chunked), what does not fit in the
-// pooled buffer's spare room is read into a chain of pooled chunks and
-// joined once at the end: the body is never grown by doubling, and memory
-// peaks at twice its size only while it is joined.
+// readBody reads body into buf, at most max bytes (see llm.ReadBounded).
 func readBody(buf *bytes.Buffer, body io.Reader, size, max int64) error {
-	if size > 0 {
-		buf.Grow(int(size) + 1) // +1: reading the EOF needs no growth
-	}
-	if buf.Available() == 0 {
-		buf.Grow(512)
-	}
-	// Fill the buffer's own room first.
-	for buf.Available() > 0 {
-		free := buf.AvailableBuffer()
-		free = free[:cap(free)]
-		if room := max + 1 - int64(buf.Len()); int64(len(free)) > room {
-			free = free[:room]
-		}
-		n, err := body.Read(free)
-		buf.Write(free[:n]) // the buffer's own spare room: no copy
-		if int64(buf.Len()) > max {
-			return errBodyTooLarge
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	// Then a chain of chunks.
-	var chunks []*[]byte
-	defer func() {
-		for _, c := range chunks {
-			chunkPool.Put(c)
-		}
-	}()
-	total := int64(buf.Len())
-	last := 0 // bytes used in the last chunk
-	for {
-		if len(chunks) == 0 || last == chunkSize {
-			chunks = append(chunks, chunkPool.Get().(*[]byte))
-			last = 0
-		}
-		c := (*chunks[len(chunks)-1])[last:]
-		if room := max + 1 - total; int64(len(c)) > room {
-			c = c[:room]
-		}
-		n, err := body.Read(c)
-		last += n
-		total += int64(n)
-		if total > max {
-			return errBodyTooLarge
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	joined := make([]byte, 0, total)
-	joined = append(joined, buf.Bytes()...)
-	for i, c := range chunks {
-		if i == len(chunks)-1 {
-			joined = append(joined, (*c)[:last]...)
-		} else {
-			joined = append(joined, *c...)
-		}
-	}
-	*buf = *bytes.NewBuffer(joined)
-	return nil
+	return llm.ReadBounded(buf, body, size, max)
 }
 
 // isTimeout reports whether reading the body ran into the server's read

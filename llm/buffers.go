@@ -42,33 +42,11 @@ func ReadAll(r io.Reader, hint, max int64) (*bytes.Buffer, error) {
 		return nil, ErrTooLarge
 	}
 	buf := GetBuffer()
-	if hint > 0 {
-		buf.Grow(int(hint) + 1)
+	if err := ReadBounded(buf, r, hint, max); err != nil {
+		PutBuffer(buf)
+		return nil, err
 	}
-	// bytes.Buffer.ReadFrom, bounded without an io.LimitReader.
-	for {
-		if buf.Available() < 512 {
-			buf.Grow(512)
-		}
-		free := buf.AvailableBuffer()
-		free = free[:cap(free)]
-		if room := max + 1 - int64(buf.Len()); int64(len(free)) > room {
-			free = free[:room]
-		}
-		n, err := r.Read(free)
-		buf.Write(free[:n]) // the buffer's own spare room: no copy
-		if int64(buf.Len()) > max {
-			PutBuffer(buf)
-			return nil, ErrTooLarge
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			PutBuffer(buf)
-			return nil, err
-		}
-	}
+	return buf, nil
 }
 
 // errorBodyLimit caps how much of an upstream error body is read.
@@ -78,4 +56,85 @@ const errorBodyLimit = 1 << 20
 func ReadErrorBody(r io.Reader) []byte {
 	b, _ := io.ReadAll(io.LimitReader(r, errorBodyLimit))
 	return b
+}
+
+// chunkSize is the piece in which a body of unknown length is read.
+const chunkSize = 64 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+// ReadBounded reads body into buf, stopping with ErrTooLarge as soon as it
+// holds more than max bytes (the rest is never read). With a known size the
+// buffer is allocated once. Without one (chunked), what does not fit in the
+// pooled buffer's spare room is read into a chain of pooled chunks and
+// joined once at the end: the body is never grown by doubling, and memory
+// peaks at twice its size only while it is joined.
+func ReadBounded(buf *bytes.Buffer, body io.Reader, size, max int64) error {
+	if size > 0 {
+		buf.Grow(int(size) + 1) // +1: reading the EOF needs no growth
+	}
+	if buf.Available() == 0 {
+		buf.Grow(512)
+	}
+	// Fill the buffer's own room first.
+	for buf.Available() > 0 {
+		free := buf.AvailableBuffer()
+		free = free[:cap(free)]
+		if room := max + 1 - int64(buf.Len()); int64(len(free)) > room {
+			free = free[:room]
+		}
+		n, err := body.Read(free)
+		buf.Write(free[:n]) // the buffer's own spare room: no copy
+		if int64(buf.Len()) > max {
+			return ErrTooLarge
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	// Then a chain of chunks.
+	var chunks []*[]byte
+	defer func() {
+		for _, c := range chunks {
+			chunkPool.Put(c)
+		}
+	}()
+	total := int64(buf.Len())
+	last := 0 // bytes used in the last chunk
+	for {
+		if len(chunks) == 0 || last == chunkSize {
+			chunks = append(chunks, chunkPool.Get().(*[]byte))
+			last = 0
+		}
+		c := (*chunks[len(chunks)-1])[last:]
+		if room := max + 1 - total; int64(len(c)) > room {
+			c = c[:room]
+		}
+		n, err := body.Read(c)
+		last += n
+		total += int64(n)
+		if total > max {
+			return ErrTooLarge
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	joined := make([]byte, 0, total)
+	joined = append(joined, buf.Bytes()...)
+	for i, c := range chunks {
+		if i == len(chunks)-1 {
+			joined = append(joined, (*c)[:last]...)
+		} else {
+			joined = append(joined, *c...)
+		}
+	}
+	*buf = *bytes.NewBuffer(joined)
+	return nil
 }
