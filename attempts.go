@@ -129,6 +129,7 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	}
 	x.seen, x.cands = x.seenBuf[:0], x.candsBuf[:0]
 	x.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	x.startTracing()
 	if h.cache != nil && x.lookup(g) {
 		x.finishHit()
 		return
@@ -139,7 +140,6 @@ func (h *Handler) serveAPI(rw http.ResponseWriter, r *http.Request, api apis.API
 	} else {
 		x.routeReq.ClientIP = r.RemoteAddr
 	}
-	x.startTracing()
 	x.run(g)
 	x.storeAnswer()
 	x.finish()

@@ -372,6 +372,7 @@ func (x *exchange) finishHit() {
 		recordKeyRequest(x.keyName, x.status)
 	}
 	recordCache(x.cache.result)
+	x.finishTracingHit(e)
 	end := now()
 	if e == nil {
 		// Refused by the key's rpm.

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/llmrouter/caddy-llm-router/cache"
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
@@ -122,6 +123,48 @@ func (x *exchange) finishTracing(cost float64, priced bool) {
 	}
 	if priced {
 		attrs = append(attrs, attribute.Float64("llm_router.cost_usd", cost))
+	}
+	if x.keyName != "" {
+		attrs = append(attrs, attribute.String("llm_router.key", x.keyName))
+	}
+	if x.cache != nil && x.cache.result != "" {
+		attrs = append(attrs, attribute.String("llm_router.cache", x.cache.result))
+	}
+	span.SetAttributes(attrs...)
+}
+
+// finishTracingHit puts a cache hit's outcome on the request's span: no
+// attempt was made, so there is no child span; the answer's target, model
+// and usage are the stored ones, its cost 0.
+func (x *exchange) finishTracingHit(e *cache.Entry) {
+	span := x.spans.req
+	if span == nil {
+		return
+	}
+	attrs := []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", x.req.Op.Name()),
+		attribute.String("gen_ai.request.model", x.req.Model),
+		attribute.Bool("gen_ai.request.stream", x.req.Stream),
+		attribute.Int("llm_router.attempts", 0),
+		attribute.String("llm_router.api", x.api.Name()),
+	}
+	if x.req.MaxTokens > 0 {
+		attrs = append(attrs, attribute.Int64("gen_ai.request.max_tokens", x.req.MaxTokens))
+	}
+	if e != nil {
+		u := e.Usage
+		attrs = append(attrs,
+			attribute.String("gen_ai.response.model", e.Model),
+			attribute.String("llm_router.target", e.Target),
+			attribute.Int64("gen_ai.usage.input_tokens", u.PromptTokens),
+			attribute.Int64("gen_ai.usage.output_tokens", u.CompletionTokens),
+			attribute.Int64("gen_ai.usage.cache_read.input_tokens", u.PromptTokens),
+			attribute.Float64("llm_router.cost_usd", 0),
+			attribute.String("llm_router.cache", "hit"),
+		)
+		if u.FinishReason != "" {
+			attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{u.FinishReason}))
+		}
 	}
 	if x.keyName != "" {
 		attrs = append(attrs, attribute.String("llm_router.key", x.keyName))

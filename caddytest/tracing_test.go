@@ -30,19 +30,36 @@ type otlpReceiver struct {
 	spans []*tracepb.Span
 }
 
+// newOTLPReceiver returns the test binary's one receiver, started on first
+// use and never stopped: Caddy's tracing modules share one tracer provider
+// (and its exporter, with the endpoint read when it was made) for as long
+// as a config uses tracing, so every test of the process must export to
+// the same endpoint.
 func newOTLPReceiver(t *testing.T) *otlpReceiver {
 	t.Helper()
-	rcv := &otlpReceiver{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	otlpOnce.Do(func() {
+		rcv := &otlpReceiver{}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			otlpErr = err
+			return
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(rcv.serve)}
+		go func() { _ = srv.Serve(l) }()
+		rcv.url = "http://" + l.Addr().String()
+		otlpShared = rcv
+	})
+	if otlpErr != nil {
+		t.Fatal(otlpErr)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(rcv.serve)}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	rcv.url = "http://" + l.Addr().String()
-	return rcv
+	return otlpShared
 }
+
+var (
+	otlpOnce   sync.Once
+	otlpShared *otlpReceiver
+	otlpErr    error
+)
 
 func (rcv *otlpReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	var body io.Reader = r.Body
@@ -210,6 +227,75 @@ func TestTracingSpans(t *testing.T) {
 			if strings.Contains(s.String(), secret) || strings.Contains(s.String(), "Hello from") {
 				t.Fatalf("message content on span %q: %v", s.Name, s)
 			}
+		}
+	}
+}
+
+// A cache hit makes no attempt, so its trace has no CLIENT span; the
+// request's span still carries the answer's model and usage, cost 0 and
+// llm_router.cache "hit" (a miss says "miss").
+func TestTracingCacheHit(t *testing.T) {
+	rcv := newOTLPReceiver(t)
+	for k, v := range map[string]string{
+		"OTEL_TRACES_EXPORTER":                  "otlp",
+		"OTEL_EXPORTER_OTLP_PROTOCOL":           "http/protobuf",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":    rcv.url + "/v1/traces",
+		"OTEL_BSP_SCHEDULE_DELAY":               "20",
+		"OTEL_TRACES_SAMPLER":                   "always_on",
+		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT":     "5000",
+		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "none",
+	} {
+		t.Setenv(k, v)
+	}
+	up := fakeupstream.NewOpenAI(t, "up")
+	load(t, fmt.Sprintf(`tracing {
+		span llm
+	}
+	llm_router {
+		target up {
+			base_url %s
+			price gpt-* 2 8
+		}
+		cache 1m
+	}`, up.BaseURL()))
+
+	body := `{"model":"gpt-4o-traced-cache","messages":[{"role":"user","content":"cache me"}]}`
+	for i, want := range []string{"miss", "hit"} {
+		traceID := fmt.Sprintf("%016x%016x", time.Now().UnixNano(), 0xcace0+i) // new in every run
+		r := do(t, "/v1/chat/completions", body, "Traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+		expectStatus(t, r, 200)
+		if r.Header.Get("X-LLM-Cache") != want {
+			t.Fatalf("request %d: X-LLM-Cache %q, want %q", i, r.Header.Get("X-LLM-Cache"), want)
+		}
+		id, _ := hex.DecodeString(traceID)
+		var server *tracepb.Span
+		clients := 0
+		eventually(t, 10*time.Second, func() bool {
+			server, clients = nil, 0
+			for _, s := range rcv.trace(id) {
+				switch s.Kind {
+				case tracepb.Span_SPAN_KIND_SERVER:
+					server = s
+				case tracepb.Span_SPAN_KIND_CLIENT:
+					clients++
+				}
+			}
+			return server != nil && (want == "hit" || clients == 1)
+		}, "the request's span at the OTLP receiver")
+		if got := attr(server, "llm_router.cache").GetStringValue(); got != want {
+			t.Fatalf("request %d: llm_router.cache %q, want %q: %v", i, got, want, server.Attributes)
+		}
+		if want == "miss" {
+			continue
+		}
+		if clients != 0 {
+			t.Fatalf("a hit has %d attempt spans", clients)
+		}
+		if attr(server, "llm_router.attempts").GetIntValue() != 0 || attr(server, "llm_router.target").GetStringValue() != "up" ||
+			attr(server, "gen_ai.response.model").GetStringValue() != "gpt-4o-traced-cache" ||
+			attr(server, "gen_ai.usage.input_tokens").GetIntValue() <= 0 || attr(server, "gen_ai.usage.output_tokens").GetIntValue() <= 0 ||
+			attr(server, "llm_router.cost_usd") == nil || attr(server, "llm_router.cost_usd").GetDoubleValue() != 0 {
+			t.Fatalf("hit span attributes %v", server.Attributes)
 		}
 	}
 }
