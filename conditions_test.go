@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
@@ -147,6 +148,13 @@ func FuzzWhenGrammar(f *testing.F) {
 		if strings.ContainsAny(s, "{}\"`\\") {
 			return
 		}
-		_, _ = parse(t, "llm_router {\ntarget a {\n}\nmodel m {\nto a when "+s+"\n}\n}")
+		// Tokenize first: NewTestDispenser (parse) exits the process on a
+		// tokenizer error such as an unfinished heredoc, which the real
+		// adapter returns as an error.
+		tokens, err := caddyfile.Tokenize([]byte("llm_router {\ntarget a {\n}\nmodel m {\nto a when "+s+"\n}\n}"), "Caddyfile")
+		if err != nil {
+			return
+		}
+		_ = new(Handler).UnmarshalCaddyfile(caddyfile.NewDispenser(tokens))
 	})
 }
