@@ -249,9 +249,9 @@ func hitBody(api apis.API, req *apis.Request, e *cache.Entry) (body []byte, cont
 
 // serveHit answers from e: the stored answer with its Content-Type,
 // X-LLM-Target and X-LLM-Model, `X-LLM-Cache: hit` and
-// `X-LLM-Attempts: 0`. A keyed request is admitted against its rpm only
-// (a hit is a request, but spends no tokens and no money). It reports
-// false, having written nothing, when e cannot serve this request.
+// `X-LLM-Attempts: 0`, and for a keyed request its limit headers (see
+// admitHit). It reports false, having written nothing, when e cannot
+// serve this request.
 func (x *exchange) serveHit(e *cache.Entry) bool {
 	body, contentType, ok := hitBody(x.api, x.req.Request, e)
 	if !ok {
@@ -259,24 +259,8 @@ func (x *exchange) serveHit(e *cache.Entry) bool {
 	}
 	x.cache.result = "hit"
 	x.status = http.StatusOK
-	if x.key != nil && x.key.Limits.RPM > 0 {
-		ctx, cancel := storeContext()
-		defer cancel()
-		limits := x.key.Limits
-		limits.TPM, limits.Budgets = 0, nil
-		t, d, err := x.h.store.Admit(ctx, stores.Admission{Key: limits, TTL: x.h.reserveTTL})
-		switch {
-		case err != nil:
-			x.answerHitRefusal(errStoreUnavailable())
-			return true
-		case !d.OK:
-			x.decision = d
-			x.answerHitRefusal(refusal(d))
-			return true
-		}
-		x.decision = d
-		_ = x.h.store.Settle(ctx, t, 0, 0)
-		d.SetHeaders(x.w.Header())
+	if x.key != nil && !x.admitHit() {
+		return true
 	}
 	h := x.w.Header()
 	h["Content-Type"] = []string{contentType}
@@ -287,9 +271,10 @@ func (x *exchange) serveHit(e *cache.Entry) bool {
 	var cost *apis.CostFilter
 	if cs, ok := x.api.(apis.CostSplicer); ok && x.h.UsageCost {
 		// usage_cost: a hit costs 0 (the stored answer was recorded before
-		// the cost was spliced in). No budget_remaining: a hit does not
-		// look at the budgets.
-		if cost = cs.CostFilter(x.req.Request, true, func(llm.Usage) apis.Cost { return apis.Cost{Priced: true} }); cost != nil {
+		// the cost was spliced in); a keyed hit's budget is what its
+		// admission saw.
+		hc := apis.Cost{Priced: true, Remaining: x.decision.BudgetRemaining, HasBudget: x.key != nil && x.decision.HasBudget}
+		if cost = cs.CostFilter(x.req.Request, true, func(llm.Usage) apis.Cost { return hc }); cost != nil {
 			x.w.Filter = cost.Func()
 			defer x.endCost(cost)
 		}
@@ -308,6 +293,44 @@ func (x *exchange) serveHit(e *cache.Entry) bool {
 	if x.req.Stream {
 		_ = x.w.Flush()
 	}
+	return true
+}
+
+// admitHit counts a keyed hit: it is a request, so it counts against rpm
+// and may be refused by it, but it spends no tokens and no money, so tpm
+// and budgets neither count it nor refuse it. Its answer carries every
+// limit header a keyed answer does. It reports false when it answered the
+// refusal itself.
+func (x *exchange) admitHit() bool {
+	ctx, cancel := storeContext()
+	defer cancel()
+	limits := x.key.Limits
+	t, d, err := x.h.store.Admit(ctx, stores.Admission{Key: limits, TTL: x.h.reserveTTL})
+	if err == nil && !d.OK && (limits.RPM == 0 || d.Requests.Remaining > 0) {
+		// Refused for tokens or budget alone (the window is full, or
+		// spend ran over): count the hit against rpm only, and keep the
+		// refusal's token and budget figures for the headers.
+		rpmOnly := limits
+		rpmOnly.TPM, rpmOnly.Budgets = 0, nil
+		var r stores.Decision
+		t, r, err = x.h.store.Admit(ctx, stores.Admission{Key: rpmOnly, TTL: x.h.reserveTTL})
+		if r.OK {
+			r.Tokens, r.HasBudget, r.BudgetRemaining = d.Tokens, d.HasBudget, d.BudgetRemaining
+		}
+		d = r
+	}
+	switch {
+	case err != nil:
+		x.answerHitRefusal(errStoreUnavailable())
+		return false
+	case !d.OK:
+		x.decision = d
+		x.answerHitRefusal(refusal(d))
+		return false
+	}
+	x.decision = d
+	_ = x.h.store.Settle(ctx, t, 0, 0)
+	d.SetHeaders(x.w.Header())
 	return true
 }
 

@@ -8,12 +8,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +84,14 @@ func TestCacheKeys(t *testing.T) {
 		if got, want := hit.Header.Get("X-Ratelimit-Remaining-Requests"), fmt.Sprint(100-2-i); got != want {
 			t.Errorf("hit %d: x-ratelimit-remaining-requests %q, want %s (a hit is a request)", i, got, want)
 		}
+		// Every keyed answer carries the key's limit headers; a hit's
+		// show that it spent nothing.
+		if got, want := hit.Header.Get("X-Ratelimit-Remaining-Tokens"), fmt.Sprint(100000-tokens); got != want {
+			t.Errorf("hit %d: x-ratelimit-remaining-tokens %q, want %s", i, got, want)
+		}
+		if got, err := strconv.ParseFloat(hit.Header.Get("X-LLM-Budget-Remaining"), 64); err != nil || math.Abs(got-before.Get("budgets.0.remaining").Float()) > 1e-9 {
+			t.Errorf("hit %d: X-LLM-Budget-Remaining %q, want %v", i, hit.Header.Get("X-LLM-Budget-Remaining"), before.Get("budgets.0.remaining").Float())
+		}
 	}
 	after := status()
 	if after.Get("requests").Int() != 4 || after.Get("tokens").Int() != before.Get("tokens").Int() ||
@@ -98,6 +108,67 @@ func TestCacheKeys(t *testing.T) {
 	}
 	if up.Count() != 2 {
 		t.Errorf("%d upstream calls, want 2 (alice's and bob's)", up.Count())
+	}
+}
+
+// TestCacheHitOverTPM: a hit spends no tokens, so a key whose token
+// window is full still gets its hits (counted against rpm), with the
+// window's figures in the headers.
+func TestCacheHitOverTPM(t *testing.T) {
+	up := fakeupstream.NewOpenAI(t, "gpt")
+	carol := keyName(t, "carol")
+	// A body of 80 bytes is estimated at 20 prompt tokens: it fits in tpm
+	// 20, and then settles at the fake's 9 + 12 = 21 tokens.
+	body := chat("gpt-4o") // the key's name is the test's own: no other test shares its entries
+	for len(body) < 80 {
+		body = strings.Replace(body, `"content":"`, `"content":"x`, 1)
+	}
+	if len(body)/4 != 20 {
+		t.Fatalf("the body is %d bytes, want 80 to 83: %s", len(body), body)
+	}
+	load(t, router(fmt.Sprintf(`
+		target gpt {
+			base_url %s
+			price gpt-* 1 1
+		}
+		key %s {
+			name %s
+			rpm 100
+			tpm 20
+			budget 50 daily
+		}
+		cache`, up.BaseURL(), keyAlice, carol)))
+	asCarol := []string{"Authorization", "Bearer " + keyAlice}
+	miss := do(t, "/v1/chat/completions", body, asCarol...)
+	expectStatus(t, miss, 200)
+	if miss.Header.Get("X-LLM-Cache") != "miss" {
+		t.Fatalf("first: %q", miss.Header.Get("X-LLM-Cache"))
+	}
+	// A different request is refused: the window holds 21 tokens.
+	other := do(t, "/v1/chat/completions", chat("gpt-4o", `"seed":1`), asCarol...)
+	expectStatus(t, other, 429)
+	if other.json("error.code").Str != "rate_limited" {
+		t.Fatalf("a new request over tpm: %s", other.Body)
+	}
+	hit := do(t, "/v1/chat/completions", body, asCarol...)
+	expectStatus(t, hit, 200)
+	if hit.Header.Get("X-LLM-Cache") != "hit" || string(hit.Body) != string(miss.Body) {
+		t.Fatalf("the hit over tpm: %q %s", hit.Header.Get("X-LLM-Cache"), hit.Body)
+	}
+	for h, want := range map[string]string{
+		"X-Ratelimit-Remaining-Tokens":   "0",
+		"X-Ratelimit-Limit-Tokens":       "20",
+		"X-Ratelimit-Remaining-Requests": "98", // the miss and the hit (a refusal is not counted)
+	} {
+		if got := hit.Header.Get(h); got != want {
+			t.Errorf("the hit's %s: %q, want %q", h, got, want)
+		}
+	}
+	if hit.Header.Get("X-LLM-Budget-Remaining") == "" {
+		t.Error("the hit has no X-LLM-Budget-Remaining")
+	}
+	if up.Count() != 1 {
+		t.Errorf("%d upstream calls, want 1", up.Count())
 	}
 }
 
