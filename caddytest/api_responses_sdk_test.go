@@ -166,33 +166,40 @@ func responsesToolLoop(t *testing.T, c openai.Client, model string, streamed boo
 	return call.CallID, second.OutputText()
 }
 
-func TestResponsesAPISDKToolLoop(t *testing.T) {
-	gpt := fakeupstream.NewOpenAI(t, "gpt")
-	claude := fakeupstream.NewAnthropic(t, "claude")
-	gem := fakeupstream.NewGemini(t, "gem")
-	load(t, router(fast+`
+// toolLoopTargets is one target of each wire format, each serving its
+// model family (gpt-*, claude-*, gemini-*), and a mock (mock-*) that calls
+// get_weather for Paris when offered it.
+func toolLoopTargets(gpt, claude, gem *fakeupstream.Server) string {
+	return `
 		target gpt {
-			base_url `+gpt.BaseURL()+`
+			base_url ` + gpt.BaseURL() + `
 			api_key sk-openai-upstream
 			models gpt-*
 		}
 		target claude {
 			provider anthropic
-			base_url `+claude.URL+`
+			base_url ` + claude.URL + `
 			api_key sk-ant-upstream
 			models claude-*
 		}
 		target gem {
 			provider gemini
-			base_url `+gem.URL+`
+			base_url ` + gem.URL + `
 			api_key sk-gemini-upstream
 			models gemini-*
 		}
 		target local {
 			provider mock
-			mock_tool_call get_weather `+"`"+`{"city":"Paris"}`+"`"+`
+			mock_tool_call get_weather ` + "`" + `{"city":"Paris"}` + "`" + `
 			models mock-*
-		}`))
+		}`
+}
+
+func TestResponsesAPISDKToolLoop(t *testing.T) {
+	gpt := fakeupstream.NewOpenAI(t, "gpt")
+	claude := fakeupstream.NewAnthropic(t, "claude")
+	gem := fakeupstream.NewGemini(t, "gem")
+	load(t, router(fast+toolLoopTargets(gpt, claude, gem)))
 	c := responsesSDK()
 	for _, streamed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("openai/stream=%v", streamed), func(t *testing.T) {

@@ -64,29 +64,7 @@ func TestVercelAISDKToolLoop(t *testing.T) {
 	gpt := fakeupstream.NewOpenAI(t, "gpt")
 	claude := fakeupstream.NewAnthropic(t, "claude")
 	gem := fakeupstream.NewGemini(t, "gem")
-	load(t, router(fast+`
-		target gpt {
-			base_url `+gpt.BaseURL()+`
-			api_key sk-openai-upstream
-			models gpt-*
-		}
-		target claude {
-			provider anthropic
-			base_url `+claude.URL+`
-			api_key sk-ant-upstream
-			models claude-*
-		}
-		target gem {
-			provider gemini
-			base_url `+gem.URL+`
-			api_key sk-gemini-upstream
-			models gemini-*
-		}
-		target local {
-			provider mock
-			mock_tool_call get_weather `+"`"+`{"city":"Paris"}`+"`"+`
-			models mock-*
-		}`))
+	load(t, router(fast+toolLoopTargets(gpt, claude, gem)))
 
 	// toolResult finds the SDK's get_weather result in an upstream
 	// request body of each wire format.

@@ -89,6 +89,24 @@ func (rcv *otlpReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
+// exportHere points the OTLP exporter of the Caddy the test loads next at
+// rcv (OTLP/HTTP protobuf, uncompressed), every trace sampled, batches
+// sent every 20 ms.
+func (rcv *otlpReceiver) exportHere(t *testing.T) {
+	for k, v := range map[string]string{
+		"OTEL_TRACES_EXPORTER":                  "otlp",
+		"OTEL_EXPORTER_OTLP_PROTOCOL":           "http/protobuf",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":    rcv.url + "/v1/traces",
+		"OTEL_BSP_SCHEDULE_DELAY":               "20",
+		"OTEL_TRACES_SAMPLER":                   "always_on",
+		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT":     "5000",
+		"OTEL_EXPORTER_OTLP_COMPRESSION":        "none",
+		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "none",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
 // trace returns the spans of one trace id.
 func (rcv *otlpReceiver) trace(id []byte) []*tracepb.Span {
 	rcv.mu.Lock()
@@ -116,18 +134,7 @@ func attr(s *tracepb.Span, key string) *commonpb.AnyValue {
 // the attempt's traceparent, and no message content is on any span.
 func TestTracingSpans(t *testing.T) {
 	rcv := newOTLPReceiver(t)
-	for k, v := range map[string]string{
-		"OTEL_TRACES_EXPORTER":                  "otlp",
-		"OTEL_EXPORTER_OTLP_PROTOCOL":           "http/protobuf",
-		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":    rcv.url + "/v1/traces",
-		"OTEL_BSP_SCHEDULE_DELAY":               "20",
-		"OTEL_TRACES_SAMPLER":                   "always_on",
-		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT":     "5000",
-		"OTEL_EXPORTER_OTLP_COMPRESSION":        "none",
-		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "none",
-	} {
-		t.Setenv(k, v)
-	}
+	rcv.exportHere(t)
 	flaky := fakeupstream.NewOpenAI(t, "flaky")
 	steady := fakeupstream.NewOpenAI(t, "steady")
 	load(t, fmt.Sprintf(`tracing {
@@ -236,17 +243,7 @@ func TestTracingSpans(t *testing.T) {
 // llm_router.cache "hit" (a miss says "miss").
 func TestTracingCacheHit(t *testing.T) {
 	rcv := newOTLPReceiver(t)
-	for k, v := range map[string]string{
-		"OTEL_TRACES_EXPORTER":                  "otlp",
-		"OTEL_EXPORTER_OTLP_PROTOCOL":           "http/protobuf",
-		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":    rcv.url + "/v1/traces",
-		"OTEL_BSP_SCHEDULE_DELAY":               "20",
-		"OTEL_TRACES_SAMPLER":                   "always_on",
-		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT":     "5000",
-		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "none",
-	} {
-		t.Setenv(k, v)
-	}
+	rcv.exportHere(t)
 	up := fakeupstream.NewOpenAI(t, "up")
 	load(t, fmt.Sprintf(`tracing {
 		span llm
