@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -221,7 +222,7 @@ func TestEncoderRetry(t *testing.T) {
 	}
 	w.ResetAttempt()
 	enc.Header().Set("Content-Type", stream.ContentType)
-	_, _ = enc.Write(readFile(t, "testdata/stream/text.sse"))
+	_, _ = enc.Write(goldenfile.Read(t, "testdata/stream/text.sse"))
 	if err := enc.Finish(); err != nil {
 		t.Fatal(err)
 	}

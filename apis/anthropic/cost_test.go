@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/apis/internal/costtest"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	provider "github.com/llmrouter/caddy-llm-router/providers/anthropic"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -129,7 +130,7 @@ func TestCostNativeMessage(t *testing.T) {
 func TestCostTranslated(t *testing.T) {
 	for _, path := range fixtures(t, "stream", ".sse") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			hub := readFile(t, path)
+			hub := goldenfile.Read(t, path)
 			for _, n := range []int{0, 7} {
 				plain, err := costtest.Encode(API{}, streamReq(t), stream.ContentType, hub, n, nil)
 				p := &costtest.Pricer{Budget: true}
@@ -148,7 +149,7 @@ func TestCostTranslated(t *testing.T) {
 	}
 	for _, path := range fixtures(t, "message", ".json") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			hub := readFile(t, path)
+			hub := goldenfile.Read(t, path)
 			req := streamReq(t)
 			req.Stream = false
 			plain, err := costtest.Encode(API{}, req, "application/json", hub, 0, nil)

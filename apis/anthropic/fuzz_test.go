@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -14,7 +15,7 @@ import (
 // Anthropic-style 400.
 func FuzzToHub(f *testing.F) {
 	for _, path := range fixtures(f, "tohub", ".json") {
-		f.Add(readFile(f, path))
+		f.Add(goldenfile.Read(f, path))
 	}
 	f.Add([]byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","content":[{"type":"image","source":{}}]}]}]}`))
 	f.Add([]byte(`{"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[{"type":"tool_use","input":"x"},{"type":"thinking"}]}],"system":[{"type":"image"}]}`))
@@ -50,7 +51,7 @@ func FuzzToHub(f *testing.F) {
 // in Anthropic's order.
 func FuzzEncoder(f *testing.F) {
 	for _, path := range fixtures(f, "stream", ".sse") {
-		f.Add(readFile(f, path), uint8(0))
+		f.Add(goldenfile.Read(f, path), uint8(0))
 	}
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":-5,\"function\":{\"arguments\":\"\\u0000\"}}]}}]}\n\ndata: [DONE]\n\n"), uint8(3))
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"thinking_blocks\":[{\"type\":\"thinking\",\"signature\":\"s\"},{\"type\":\"redacted_thinking\"}]}}]}\n\n"), uint8(1))
@@ -72,7 +73,7 @@ func FuzzEncoder(f *testing.F) {
 // writes a JSON message (or, streamed, well-formed events).
 func FuzzMessage(f *testing.F) {
 	for _, path := range fixtures(f, "message", ".json") {
-		f.Add(readFile(f, path), false)
+		f.Add(goldenfile.Read(f, path), false)
 	}
 	f.Add([]byte(`{"choices":[{"message":{"content":[{"type":"text"}],"tool_calls":[{"function":{"arguments":{}}}]}}]}`), true)
 	f.Fuzz(func(t *testing.T, hub []byte, streamed bool) {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -43,47 +43,9 @@ func fixtures(t testing.TB, dir, ext string) []string {
 	return out
 }
 
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // golden is the path of a fixture's golden file with suffix.
 func golden(fixture, suffix string) string {
 	return strings.TrimSuffix(fixture, filepath.Ext(fixture)) + suffix
-}
-
-// checkGolden compares got with the golden file, or rewrites it.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run with -update to accept)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
-// indent pretty-prints JSON; it fails on invalid JSON.
-func indent(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		t.Fatalf("invalid JSON: %v\n%s", err, b)
-	}
-	out.WriteByte('\n')
-	return out.Bytes()
 }
 
 // parse runs API.Parse on a messages body.
@@ -104,7 +66,7 @@ func parse(t testing.TB, body []byte, header http.Header) (*apis.Request, *llm.E
 func TestToHubGolden(t *testing.T) {
 	for _, path := range fixtures(t, "tohub", ".json") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			req, e := parse(t, readFile(t, path), nil)
+			req, e := parse(t, goldenfile.Read(t, path), nil)
 			if e != nil {
 				t.Fatal(e)
 			}
@@ -112,7 +74,7 @@ func TestToHubGolden(t *testing.T) {
 			if e != nil {
 				t.Fatal(e)
 			}
-			checkGolden(t, golden(path, ".golden.json"), indent(t, hub))
+			goldenfile.Check(t, golden(path, ".golden.json"), goldenfile.Indent(t, hub), *update)
 		})
 	}
 }
@@ -174,22 +136,22 @@ func TestMessageGolden(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			req := streamReq(t)
 			req.Stream = false
-			rec, err := encode(t, req, "application/json", readFile(t, path), 0, nil)
+			rec, err := encode(t, req, "application/json", goldenfile.Read(t, path), 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if rec.Header().Get("Content-Length") != "" || rec.Header().Get("Content-Type") != "application/json" {
 				t.Errorf("headers %v", rec.Header())
 			}
-			checkGolden(t, golden(path, ".golden.json"), indent(t, rec.Body.Bytes()))
+			goldenfile.Check(t, golden(path, ".golden.json"), goldenfile.Indent(t, rec.Body.Bytes()), *update)
 
 			req.Stream = true
-			rec, err = encode(t, req, "application/json", readFile(t, path), 0, nil)
+			rec, err = encode(t, req, "application/json", goldenfile.Read(t, path), 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkEvents(t, rec.Body.Bytes(), false)
-			checkGolden(t, golden(path, ".replay.golden.sse"), rec.Body.Bytes())
+			goldenfile.Check(t, golden(path, ".replay.golden.sse"), rec.Body.Bytes(), *update)
 		})
 	}
 }
@@ -203,7 +165,7 @@ func TestStreamGolden(t *testing.T) {
 			if strings.Contains(path, "error") {
 				streamErr = &llm.Error{Status: 529, Kind: llm.KindStream, Type: "overloaded_error", Message: "Overloaded"}
 			}
-			hub := readFile(t, path)
+			hub := goldenfile.Read(t, path)
 			rec, err := encode(t, streamReq(t), stream.ContentType, hub, 0, streamErr)
 			if err != nil {
 				t.Fatal(err)
@@ -212,7 +174,7 @@ func TestStreamGolden(t *testing.T) {
 				t.Errorf("headers %v, %d flushes", rec.Header(), rec.flushes)
 			}
 			checkEvents(t, rec.Body.Bytes(), streamErr != nil)
-			checkGolden(t, golden(path, ".golden.sse"), rec.Body.Bytes())
+			goldenfile.Check(t, golden(path, ".golden.sse"), rec.Body.Bytes(), *update)
 			for _, n := range []int{1, 7} {
 				split, err := encode(t, streamReq(t), stream.ContentType, hub, n, streamErr)
 				if err != nil || split.Body.String() != rec.Body.String() {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -12,7 +13,7 @@ import (
 
 func BenchmarkToHub(b *testing.B) {
 	for _, name := range []string{"basic", "function_loop", "tools", "media"} {
-		body := readFile(b, filepath.Join("testdata", "tohub", name+".gemini.json"))
+		body := goldenfile.Read(b, filepath.Join("testdata", "tohub", name+".gemini.json"))
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
@@ -27,7 +28,7 @@ func BenchmarkToHub(b *testing.B) {
 
 func BenchmarkEncoderAnswer(b *testing.B) {
 	for _, name := range []string{"text", "tool_calls"} {
-		body := readFile(b, filepath.Join("testdata", "answer", name+".hub.json"))
+		body := goldenfile.Read(b, filepath.Join("testdata", "answer", name+".hub.json"))
 		b.Run(name, func(b *testing.B) {
 			req := chatRequest(nil, false)
 			b.SetBytes(int64(len(body)))
@@ -43,7 +44,7 @@ func BenchmarkEncoderAnswer(b *testing.B) {
 
 func BenchmarkEncoderStream(b *testing.B) {
 	for _, name := range []string{"text", "parallel_tools"} {
-		body := readFile(b, filepath.Join("testdata", "stream", name+".hub.sse"))
+		body := goldenfile.Read(b, filepath.Join("testdata", "stream", name+".hub.sse"))
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/apis/internal/costtest"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	provider "github.com/llmrouter/caddy-llm-router/providers/gemini"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -140,9 +141,9 @@ func TestCostNativeAnswer(t *testing.T) {
 // gets the cost of the hub's usage; nothing else changes, however the hub
 // bytes come.
 func TestCostTranslated(t *testing.T) {
-	for _, in := range cases(t, "stream/*.hub.sse") {
+	for _, in := range goldenfile.Cases(t, "stream/*.hub.sse") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			hub, _, _ := bytes.Cut(readFile(t, in), []byte("#!error"))
+			hub, _, _ := bytes.Cut(goldenfile.Read(t, in), []byte("#!error"))
 			for _, n := range []int{0, 7} {
 				plain, err := costtest.Encode(API{}, chatRequest(nil, true), stream.ContentType, hub, n, nil)
 				p := &costtest.Pricer{Budget: true}
@@ -160,9 +161,9 @@ func TestCostTranslated(t *testing.T) {
 			}
 		})
 	}
-	for _, in := range cases(t, "answer/*.hub.json") {
+	for _, in := range goldenfile.Cases(t, "answer/*.hub.json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			hub := readFile(t, in)
+			hub := goldenfile.Read(t, in)
 			req := chatRequest(nil, false)
 			plain, err := costtest.Encode(API{}, req, "application/json", hub, 0, nil)
 			if err != nil {

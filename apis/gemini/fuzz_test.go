@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -18,7 +19,7 @@ func addSeeds(f *testing.F, pattern string) {
 		f.Fatalf("no seeds for %s", pattern)
 	}
 	for _, file := range files {
-		f.Add(readFile(f, file))
+		f.Add(goldenfile.Read(f, file))
 	}
 }
 

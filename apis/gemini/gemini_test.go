@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -301,7 +302,7 @@ func TestEncoderCommitsLate(t *testing.T) {
 // it as one event; a JSON answer that cannot be read fails the attempt
 // before anything is committed.
 func TestEncoderJSONForStream(t *testing.T) {
-	body := readFile(t, "testdata/answer/text.hub.json")
+	body := goldenfile.Read(t, "testdata/answer/text.hub.json")
 	rec, err := encode(t, chatRequest(nil, true), "application/json", body, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,71 +15,12 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func cases(t testing.TB, pattern string) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", pattern))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures match %s", pattern)
-	}
-	return files
-}
-
-// goldenJSON compares got with the JSON golden file at path (ignoring
-// layout) or, with -update, rewrites the file indented.
-func goldenJSON(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if !json.Valid(got) {
-		t.Fatalf("output is not valid JSON: %s", got)
-	}
-	if *update {
-		var b bytes.Buffer
-		if err := json.Indent(&b, got, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteByte('\n')
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	var want, gotC bytes.Buffer
-	if err := json.Compact(&want, readFile(t, path)); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	_ = json.Compact(&gotC, got)
-	if gotC.String() != want.String() {
-		t.Fatalf("%s differs\n got: %s\nwant: %s", path, gotC.String(), want.String())
-	}
-}
-
-// goldenText compares got with the golden file at path byte for byte.
-func goldenText(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if want := readFile(t, path); !bytes.Equal(got, want) {
-		t.Fatalf("%s differs\n got:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 func chatRequest(body []byte, stream bool) *apis.Request {
 	return &apis.Request{API: API{}, Op: llm.OpGenerateContent, HubOp: llm.OpChat, Body: body,
@@ -90,14 +30,14 @@ func chatRequest(body []byte, stream bool) *apis.Request {
 // Requests, Gemini → hub: testdata/tohub/X.gemini.json → X.hub.json
 // (streamed when X starts with "stream").
 func TestGoldenToHub(t *testing.T) {
-	for _, in := range cases(t, "tohub/*.gemini.json") {
+	for _, in := range goldenfile.Cases(t, "tohub/*.gemini.json") {
 		name := strings.TrimSuffix(filepath.Base(in), ".gemini.json")
 		t.Run(name, func(t *testing.T) {
-			got, err := API{}.ToHub(chatRequest(readFile(t, in), strings.HasPrefix(name, "stream")))
+			got, err := API{}.ToHub(chatRequest(goldenfile.Read(t, in), strings.HasPrefix(name, "stream")))
 			if err != nil {
 				t.Fatal(err)
 			}
-			goldenJSON(t, strings.TrimSuffix(in, ".gemini.json")+".hub.json", got)
+			goldenfile.JSON(t, strings.TrimSuffix(in, ".gemini.json")+".hub.json", got, *update)
 		})
 	}
 }
@@ -131,10 +71,10 @@ func encode(t testing.TB, req *apis.Request, contentType string, body []byte, pi
 // until Finish and sent with their own Content-Length; the SDK's types
 // read them.
 func TestGoldenAnswers(t *testing.T) {
-	for _, in := range cases(t, "answer/*.hub.json") {
+	for _, in := range goldenfile.Cases(t, "answer/*.hub.json") {
 		name := strings.TrimSuffix(filepath.Base(in), ".hub.json")
 		t.Run(name, func(t *testing.T) {
-			rec, err := encode(t, chatRequest(nil, false), "application/json", readFile(t, in), 17)
+			rec, err := encode(t, chatRequest(nil, false), "application/json", goldenfile.Read(t, in), 17)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +88,7 @@ func TestGoldenAnswers(t *testing.T) {
 			if rec.Header().Get("X-Request-Id") != "req-1" {
 				t.Errorf("the provider's headers were lost")
 			}
-			goldenJSON(t, strings.TrimSuffix(in, ".hub.json")+".gemini.json", body)
+			goldenfile.JSON(t, strings.TrimSuffix(in, ".hub.json")+".gemini.json", body, *update)
 			var resp genai.GenerateContentResponse
 			if err := json.Unmarshal(body, &resp); err != nil || len(resp.Candidates) == 0 {
 				t.Fatalf("the Gen AI SDK cannot read it: %v", err)
@@ -204,17 +144,17 @@ func runStream(t testing.TB, fixture []byte, piece int) []byte {
 // pieces; every event is a GenerateContentResponse the SDK reads (or
 // Google's error object).
 func TestGoldenStreams(t *testing.T) {
-	for _, in := range cases(t, "stream/*.hub.sse") {
+	for _, in := range goldenfile.Cases(t, "stream/*.hub.sse") {
 		name := strings.TrimSuffix(filepath.Base(in), ".hub.sse")
 		t.Run(name, func(t *testing.T) {
-			fixture := readFile(t, in)
+			fixture := goldenfile.Read(t, in)
 			out := runStream(t, fixture, 0)
 			for _, piece := range []int{1, 7, 100} {
 				if again := runStream(t, fixture, piece); !bytes.Equal(again, out) {
 					t.Fatalf("fed in pieces of %d bytes:\n%s\nwhole:\n%s", piece, again, out)
 				}
 			}
-			goldenText(t, strings.TrimSuffix(in, ".hub.sse")+".gemini.sse", out)
+			goldenfile.Check(t, strings.TrimSuffix(in, ".hub.sse")+".gemini.sse", out, *update)
 			checkEvents(t, out)
 		})
 	}
@@ -249,7 +189,7 @@ func checkEvents(t *testing.T, out []byte) {
 // Embeddings: testdata/embeddings/X.gemini.json → X.hub.json, and
 // X.answer.hub.json → X.answer.gemini.json.
 func TestGoldenEmbeddings(t *testing.T) {
-	for _, in := range cases(t, "embeddings/*.gemini.json") {
+	for _, in := range goldenfile.Cases(t, "embeddings/*.gemini.json") {
 		if strings.HasSuffix(in, ".answer.gemini.json") {
 			continue
 		}
@@ -259,17 +199,17 @@ func TestGoldenEmbeddings(t *testing.T) {
 			if strings.HasPrefix(filepath.Base(base), "batch") {
 				op = llm.OpBatchEmbedContents
 			}
-			req := &apis.Request{API: API{}, Op: op, HubOp: llm.OpEmbeddings, Body: readFile(t, in), Model: "client-model"}
+			req := &apis.Request{API: API{}, Op: op, HubOp: llm.OpEmbeddings, Body: goldenfile.Read(t, in), Model: "client-model"}
 			hub, err := API{}.ToHub(req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			goldenJSON(t, base+".hub.json", hub)
-			rec, ferr := encode(t, req, "application/json", readFile(t, base+".answer.hub.json"), 0)
+			goldenfile.JSON(t, base+".hub.json", hub, *update)
+			rec, ferr := encode(t, req, "application/json", goldenfile.Read(t, base+".answer.hub.json"), 0)
 			if ferr != nil {
 				t.Fatal(ferr)
 			}
-			goldenJSON(t, base+".answer.gemini.json", rec.Body.Bytes())
+			goldenfile.JSON(t, base+".answer.gemini.json", rec.Body.Bytes(), *update)
 			var resp genai.EmbedContentResponse
 			if op == llm.OpBatchEmbedContents {
 				if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || len(resp.Embeddings) != 2 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmrouter/caddy-llm-router/apis"
 	"github.com/llmrouter/caddy-llm-router/apis/internal/costtest"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	openaiprovider "github.com/llmrouter/caddy-llm-router/providers/openai"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -119,7 +120,7 @@ func TestCostTranslated(t *testing.T) {
 		}
 		for _, path := range fixtures(t, dir, ext) {
 			t.Run(filepath.Base(path), func(t *testing.T) {
-				hub := readFile(t, path)
+				hub := goldenfile.Read(t, path)
 				ct := stream.ContentType
 				if dir == "answer" {
 					ct = "application/json"

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -16,7 +17,7 @@ import (
 // panic, and a translated body is one JSON object.
 func FuzzToHub(f *testing.F) {
 	for _, p := range []string{"request/items.json", "request/tools.json", "request/custom_calls.json", "request/json_schema.json", "request/allowed_tools.json"} {
-		f.Add(readFile(f, "testdata/"+p))
+		f.Add(goldenfile.Read(f, "testdata/"+p))
 	}
 	f.Add([]byte(`{"model":"m","input":[{"type":"function_call_output","call_id":"c","output":[{"type":"input_image"}]}]}`))
 	f.Add([]byte(`{"model":"m","input":[{"role":"assistant","content":[{"type":"x"}]},{"type":"reasoning"}],"tools":[{"type":"namespace","tools":[{}]}]}`))
@@ -56,10 +57,10 @@ func FuzzToHub(f *testing.F) {
 // or a JSON object, or nothing but an error.
 func FuzzEncoder(f *testing.F) {
 	for _, p := range []string{"stream/text.sse", "stream/tools_parallel.sse", "stream/reasoning.sse", "stream/length.sse", "stream/error_midway.sse"} {
-		f.Add(readFile(f, "testdata/"+p), true, "text/event-stream", uint8(0))
+		f.Add(goldenfile.Read(f, "testdata/"+p), true, "text/event-stream", uint8(0))
 	}
-	f.Add(readFile(f, "testdata/answer/tool_calls.json"), true, "application/json", uint8(3))
-	f.Add(readFile(f, "testdata/answer/reasoning.json"), false, "application/json", uint8(0))
+	f.Add(goldenfile.Read(f, "testdata/answer/tool_calls.json"), true, "application/json", uint8(3))
+	f.Add(goldenfile.Read(f, "testdata/answer/reasoning.json"), false, "application/json", uint8(0))
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"x\"}},{\"id\":\"a\"}]}}]}\n\ndata: [DONE]"), true, "", uint8(1))
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"content\":[{\"type\":\"text\",\"text\":\"a\"}],\"refusal\":\"r\"},\"finish_reason\":\"content_filter\"}]}\n\n"), false, "text/event-stream", uint8(2))
 	f.Fuzz(func(t *testing.T, hub []byte, streamed bool, contentType string, piece uint8) {

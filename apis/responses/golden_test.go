@@ -18,6 +18,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -51,49 +52,10 @@ func fixtures(t testing.TB, dir, ext string) []string {
 	return out
 }
 
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // requestFor reads the sidecar Responses request of a fixture.
 func requestFor(t testing.TB, fixture string) []byte {
 	t.Helper()
-	return readFile(t, strings.TrimSuffix(fixture, filepath.Ext(fixture))+".request.json")
-}
-
-// checkGolden compares got with the golden file, or rewrites it.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run with -update to accept)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
-// indent pretty-prints JSON for a readable golden file; it fails on
-// invalid JSON.
-func indent(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		t.Fatalf("invalid JSON: %v\n%s", err, b)
-	}
-	out.WriteByte('\n')
-	return out.Bytes()
+	return goldenfile.Read(t, strings.TrimSuffix(fixture, filepath.Ext(fixture))+".request.json")
 }
 
 // parse parses a Responses request body as the router does.
@@ -112,7 +74,7 @@ func parse(t testing.TB, body []byte) *apis.Request {
 func TestGoldenToHub(t *testing.T) {
 	for _, path := range fixtures(t, "request", ".json") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			req := parse(t, readFile(t, path))
+			req := parse(t, goldenfile.Read(t, path))
 			hub, e := API{}.ToHub(req)
 			var got []byte
 			if e != nil {
@@ -120,7 +82,7 @@ func TestGoldenToHub(t *testing.T) {
 			} else {
 				got = hub
 			}
-			checkGolden(t, strings.TrimSuffix(path, ".json")+".golden.json", indent(t, got))
+			goldenfile.Check(t, strings.TrimSuffix(path, ".json")+".golden.json", goldenfile.Indent(t, got), *update)
 			if strings.HasPrefix(filepath.Base(path), "error_") != (e != nil) {
 				t.Fatalf("error %v for fixture %s", e, path)
 			}
@@ -173,14 +135,14 @@ func TestGoldenAnswer(t *testing.T) {
 	for _, path := range fixtures(t, "answer", ".json") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			req := parse(t, requestFor(t, path))
-			rec, err := encode(t, req, "application/json", readFile(t, path), 0, nil)
+			rec, err := encode(t, req, "application/json", goldenfile.Read(t, path), 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			base := strings.TrimSuffix(path, ".json")
 			if req.Stream {
 				checkStream(t, rec)
-				checkGolden(t, base+".golden.sse", rec.Body.Bytes())
+				goldenfile.Check(t, base+".golden.sse", rec.Body.Bytes(), *update)
 				return
 			}
 			if ct := rec.Header().Get("Content-Type"); ct != "application/json" || rec.Header().Get("Content-Length") != "" {
@@ -190,7 +152,7 @@ func TestGoldenAnswer(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
 				t.Fatalf("the SDK cannot read the response: %v", err)
 			}
-			checkGolden(t, base+".golden.json", indent(t, rec.Body.Bytes()))
+			goldenfile.Check(t, base+".golden.json", goldenfile.Indent(t, rec.Body.Bytes()), *update)
 		})
 	}
 }
@@ -201,7 +163,7 @@ func TestGoldenStream(t *testing.T) {
 	for _, path := range fixtures(t, "stream", ".sse") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			req := parse(t, requestFor(t, path))
-			hub := readFile(t, path)
+			hub := goldenfile.Read(t, path)
 			var fail *llm.Error
 			if strings.HasPrefix(filepath.Base(path), "error_") {
 				fail = midwayError
@@ -212,11 +174,11 @@ func TestGoldenStream(t *testing.T) {
 			}
 			base := strings.TrimSuffix(path, ".sse")
 			if !req.Stream {
-				checkGolden(t, base+".golden.json", indent(t, rec.Body.Bytes()))
+				goldenfile.Check(t, base+".golden.json", goldenfile.Indent(t, rec.Body.Bytes()), *update)
 				return
 			}
 			checkStream(t, rec)
-			checkGolden(t, base+".golden.sse", rec.Body.Bytes())
+			goldenfile.Check(t, base+".golden.sse", rec.Body.Bytes(), *update)
 			for _, n := range []int{1, 7, 64} {
 				again, err := encode(t, req, "text/event-stream", hub, n, fail)
 				if err != nil || again.Body.String() != rec.Body.String() {

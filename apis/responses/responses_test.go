@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -76,7 +77,7 @@ func TestEncoderHoldsUntilFirstEvent(t *testing.T) {
 	enc.Header().Set("Content-Type", "application/json")
 	enc.Header().Set("Content-Length", "999")
 	enc.WriteHeader(http.StatusOK)
-	if _, err := enc.Write(readFile(t, "testdata/answer/text.json")); err != nil {
+	if _, err := enc.Write(goldenfile.Read(t, "testdata/answer/text.json")); err != nil {
 		t.Fatal(err)
 	}
 	if w.Committed() {

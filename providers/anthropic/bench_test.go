@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers/openai"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -24,7 +25,7 @@ func (d *discard) Flush()                      {}
 // BenchmarkRequest translates a chat request with a system prompt, tool
 // calls and results, an image and two tools.
 func BenchmarkRequest(b *testing.B) {
-	body := readFile(b, filepath.Join("testdata", "request", "tools.json"))
+	body := goldenfile.Read(b, filepath.Join("testdata", "request", "tools.json"))
 	c := callFor(body)
 	buf := make([]byte, 0, 4096)
 	b.SetBytes(int64(len(body)))
@@ -36,7 +37,7 @@ func BenchmarkRequest(b *testing.B) {
 
 // BenchmarkResponse translates a message with text and two tool calls.
 func BenchmarkResponse(b *testing.B) {
-	msg := readFile(b, filepath.Join("testdata", "response", "tool_use.json"))
+	msg := goldenfile.Read(b, filepath.Join("testdata", "response", "tool_use.json"))
 	c := callFor([]byte(`{"model":"m","messages":[]}`))
 	d := &discard{h: make(http.Header)}
 	r := bytes.NewReader(msg)

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
 // addFixtures seeds a fuzz target with the golden inputs of dir.
 func addFixtures(f *testing.F, dir, ext string) {
 	for _, path := range fixtures(f, dir, ext) {
-		f.Add(readFile(f, path))
+		f.Add(goldenfile.Read(f, path))
 	}
 }
 

@@ -80,45 +80,6 @@ func requestFor(t testing.TB, fixture string) []byte {
 	return b
 }
 
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// checkGolden compares got with the golden file, or rewrites it.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run with -update to accept)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
-// indent pretty-prints JSON for a readable golden file; it fails on
-// invalid JSON.
-func indent(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		t.Fatalf("invalid JSON: %v\n%s", err, b)
-	}
-	out.WriteByte('\n')
-	return out.Bytes()
-}
-
 // flushRecorder is an httptest.ResponseRecorder that counts flushes and
 // reports each one.
 type flushRecorder struct {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/tidwall/gjson"
 )
 
@@ -15,12 +16,12 @@ func TestRequestGolden(t *testing.T) {
 	for _, path := range fixtures(t, "request", ".json") {
 		name := strings.TrimSuffix(filepath.Base(path), ".json")
 		t.Run(name, func(t *testing.T) {
-			body := readFile(t, path)
+			body := goldenfile.Read(t, path)
 			got := appendRequest(nil, callFor(body), DefaultMaxTokens)
 			if !json.Valid(got) {
 				t.Fatalf("invalid JSON: %s", got)
 			}
-			checkGolden(t, strings.TrimSuffix(path, ".json")+".golden.json", indent(t, got))
+			goldenfile.Check(t, strings.TrimSuffix(path, ".json")+".golden.json", goldenfile.Indent(t, got), *update)
 		})
 	}
 }
@@ -99,7 +100,7 @@ func TestRequestRules(t *testing.T) {
 		{"thinking", "max_tokens", `8000`},
 	}
 	for _, tc := range cases {
-		body := readFile(t, filepath.Join("testdata", "request", tc.fixture+".json"))
+		body := goldenfile.Read(t, filepath.Join("testdata", "request", tc.fixture+".json"))
 		out := appendRequest(nil, callFor(body), DefaultMaxTokens)
 		got := gjson.GetBytes(out, tc.path)
 		switch {
@@ -114,7 +115,7 @@ func TestRequestRules(t *testing.T) {
 // Roles strictly alternate in every fixture, whatever the client sent.
 func TestRequestRolesAlternate(t *testing.T) {
 	for _, path := range fixtures(t, "request", ".json") {
-		out := appendRequest(nil, callFor(readFile(t, path)), DefaultMaxTokens)
+		out := appendRequest(nil, callFor(goldenfile.Read(t, path)), DefaultMaxTokens)
 		prev := ""
 		for _, m := range gjson.GetBytes(out, "messages").Array() {
 			role := m.Get("role").Str

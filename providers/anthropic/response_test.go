@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -24,7 +25,7 @@ func TestResponseGolden(t *testing.T) {
 			c := callFor(requestFor(t, path))
 			rec := newRecorder()
 			w := stream.NewWriter(rec)
-			u, err := writeMessage(w, upstreamResponse("application/json", bytes.NewReader(readFile(t, path))), c)
+			u, err := writeMessage(w, upstreamResponse("application/json", bytes.NewReader(goldenfile.Read(t, path))), c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +42,7 @@ func TestResponseGolden(t *testing.T) {
 			if n := gjson.GetBytes(out, "usage.completion_tokens").Int(); n != u.CompletionTokens {
 				t.Errorf("returned completion usage %d, body says %d", u.CompletionTokens, n)
 			}
-			checkGolden(t, strings.TrimSuffix(path, ".json")+".golden.json", indent(t, out))
+			goldenfile.Check(t, strings.TrimSuffix(path, ".json")+".golden.json", goldenfile.Indent(t, out), *update)
 		})
 	}
 }
@@ -80,7 +81,7 @@ func TestResponseRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		path := filepath.Join("testdata", "response", tc.fixture+".json")
-		out, _, e := appendCompletion(nil, readFile(t, path), callFor(requestFor(t, path)))
+		out, _, e := appendCompletion(nil, goldenfile.Read(t, path), callFor(requestFor(t, path)))
 		if e != nil {
 			t.Fatalf("%s: %v", tc.fixture, e)
 		}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
@@ -56,7 +57,7 @@ func TestSignatureRoundTripMessage(t *testing.T) {
 // The same for a streamed answer: the signature arrives as its own delta
 // and the client (here: a minimal accumulator) keeps it.
 func TestSignatureRoundTripStream(t *testing.T) {
-	sse := readFile(t, "testdata/stream/thinking.sse")
+	sse := goldenfile.Read(t, "testdata/stream/thinking.sse")
 	c := callFor([]byte(`{"model":"claude","messages":[],"stream":true}`))
 	rec, _, err := translateStream(t, c, sse)
 	if err != nil {

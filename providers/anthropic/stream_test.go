@@ -11,6 +11,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -23,7 +24,7 @@ func TestStreamGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(path), ".sse")
 		t.Run(name, func(t *testing.T) {
 			c := callFor(requestFor(t, path))
-			rec, u, err := translateStream(t, c, readFile(t, path))
+			rec, u, err := translateStream(t, c, goldenfile.Read(t, path))
 			out := rec.Body.Bytes()
 			checkSSE(t, out)
 			if len(out) > 0 && rec.Header().Get("Content-Type") != stream.ContentType {
@@ -31,7 +32,7 @@ func TestStreamGolden(t *testing.T) {
 			}
 			got := fmt.Sprintf("%s-- usage: prompt=%d completion=%d\n-- error: %s\n",
 				out, u.PromptTokens, u.CompletionTokens, describeError(err))
-			checkGolden(t, strings.TrimSuffix(path, ".sse")+".golden.sse", []byte(got))
+			goldenfile.Check(t, strings.TrimSuffix(path, ".sse")+".golden.sse", []byte(got), *update)
 		})
 	}
 }
@@ -107,7 +108,7 @@ func assemble(t *testing.T, out []byte) *translated {
 func runFixture(t *testing.T, name string) (*translated, llm.Usage, error) {
 	t.Helper()
 	path := filepath.Join("testdata", "stream", name+".sse")
-	rec, u, err := translateStream(t, callFor(requestFor(t, path)), readFile(t, path))
+	rec, u, err := translateStream(t, callFor(requestFor(t, path)), goldenfile.Read(t, path))
 	return assemble(t, rec.Body.Bytes()), u, err
 }
 
@@ -253,7 +254,7 @@ func TestStreamErrorMidway(t *testing.T) {
 // still retry or fall back.
 func TestStreamErrorBeforeContent(t *testing.T) {
 	path := filepath.Join("testdata", "stream", "error_first.sse")
-	rec, u, err := translateStream(t, callFor(requestFor(t, path)), readFile(t, path))
+	rec, u, err := translateStream(t, callFor(requestFor(t, path)), goldenfile.Read(t, path))
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Type != "api_error" || e.Kind != llm.KindStream {
 		t.Fatalf("error %v", err)
@@ -328,7 +329,7 @@ func TestStreamClientGone(t *testing.T) {
 	path := filepath.Join("testdata", "stream", "text.sse")
 	fw := &failWriter{flushRecorder: newRecorder()}
 	w := stream.NewWriter(fw)
-	_, err := writeStream(w, upstreamResponse(stream.ContentType, strings.NewReader(string(readFile(t, path)))), callFor(requestFor(t, path)))
+	_, err := writeStream(w, upstreamResponse(stream.ContentType, strings.NewReader(string(goldenfile.Read(t, path)))), callFor(requestFor(t, path)))
 	if !errors.Is(err, errBroken) {
 		t.Fatalf("error %v, want %v", err, errBroken)
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
 
@@ -12,7 +13,7 @@ import (
 
 func BenchmarkTranslateRequest(b *testing.B) {
 	for _, name := range []string{"basic", "tool_results", "tools"} {
-		body := readFile(b, filepath.Join("testdata", "request", name+".openai.json"))
+		body := goldenfile.Read(b, filepath.Join("testdata", "request", name+".openai.json"))
 		b.Run(name, func(b *testing.B) {
 			c := chatCall(body, false, false)
 			b.SetBytes(int64(len(body)))
@@ -28,7 +29,7 @@ func BenchmarkTranslateRequest(b *testing.B) {
 
 func BenchmarkTranslateResponse(b *testing.B) {
 	for _, name := range []string{"text", "tool_calls"} {
-		body := readFile(b, filepath.Join("testdata", "response", name+".gemini.json"))
+		body := goldenfile.Read(b, filepath.Join("testdata", "response", name+".gemini.json"))
 		b.Run(name, func(b *testing.B) {
 			c := chatCall([]byte(`{"model":"m","messages":[]}`), false, false)
 			b.SetBytes(int64(len(body)))
@@ -45,7 +46,7 @@ func BenchmarkTranslateResponse(b *testing.B) {
 
 func BenchmarkTranslateStream(b *testing.B) {
 	for _, name := range []string{"text", "parallel_tools"} {
-		body := readFile(b, filepath.Join("testdata", "stream", name+".gemini.sse"))
+		body := goldenfile.Read(b, filepath.Join("testdata", "stream", name+".gemini.sse"))
 		b.Run(name, func(b *testing.B) {
 			c := chatCall([]byte(`{"model":"m","messages":[]}`), true, true)
 			b.SetBytes(int64(len(body)))

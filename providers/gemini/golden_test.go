@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -51,79 +52,18 @@ func chatCall(body []byte, stream, includeUsage bool) *llm.Call {
 	}
 }
 
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// goldenJSON compares got with the JSON golden file at path (ignoring
-// layout) or, with -update, rewrites the file indented.
-func goldenJSON(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if !json.Valid(got) {
-		t.Fatalf("output is not valid JSON: %s", got)
-	}
-	if *update {
-		var b bytes.Buffer
-		if err := json.Indent(&b, got, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteByte('\n')
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	var want bytes.Buffer
-	if err := json.Compact(&want, readFile(t, path)); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var gotC bytes.Buffer
-	_ = json.Compact(&gotC, got)
-	if gotC.String() != want.String() {
-		t.Fatalf("%s differs\n got: %s\nwant: %s", path, gotC.String(), want.String())
-	}
-}
-
-// goldenText compares got with the golden file at path byte for byte.
-func goldenText(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if want := readFile(t, path); !bytes.Equal(got, want) {
-		t.Fatalf("%s differs\n got:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
-func cases(t *testing.T, pattern string) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", pattern))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures match %s", pattern)
-	}
-	return files
-}
-
 // Request translation, OpenAI → Gemini: testdata/request/X.openai.json →
 // X.gemini.json.
 func TestGoldenRequests(t *testing.T) {
-	for _, in := range cases(t, "request/*.openai.json") {
+	for _, in := range goldenfile.Cases(t, "request/*.openai.json") {
 		name := strings.TrimSuffix(filepath.Base(in), ".openai.json")
 		t.Run(name, func(t *testing.T) {
 			resetIDs()
-			got, err := translateChat(nil, chatCall(readFile(t, in), false, false))
+			got, err := translateChat(nil, chatCall(goldenfile.Read(t, in), false, false))
 			if err != nil {
 				t.Fatal(err)
 			}
-			goldenJSON(t, strings.TrimSuffix(in, ".openai.json")+".gemini.json", got)
+			goldenfile.JSON(t, strings.TrimSuffix(in, ".openai.json")+".gemini.json", got, *update)
 		})
 	}
 }
@@ -132,13 +72,13 @@ func TestGoldenRequests(t *testing.T) {
 // X.openai.json, through WriteResponse; the usage returned is the one in
 // the body.
 func TestGoldenResponses(t *testing.T) {
-	for _, in := range cases(t, "response/*.gemini.json") {
+	for _, in := range goldenfile.Cases(t, "response/*.gemini.json") {
 		name := strings.TrimSuffix(filepath.Base(in), ".gemini.json")
 		t.Run(name, func(t *testing.T) {
 			resetIDs()
 			rec := httptest.NewRecorder()
 			c := chatCall([]byte(`{"model":"m","messages":[]}`), false, false)
-			usage, err := Provider{}.WriteResponse(stream.NewWriter(rec), jsonResponse(readFile(t, in)), c)
+			usage, err := Provider{}.WriteResponse(stream.NewWriter(rec), jsonResponse(goldenfile.Read(t, in)), c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +86,7 @@ func TestGoldenResponses(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 			body := rec.Body.Bytes()
-			goldenJSON(t, strings.TrimSuffix(in, ".gemini.json")+".openai.json", body)
+			goldenfile.JSON(t, strings.TrimSuffix(in, ".gemini.json")+".openai.json", body, *update)
 			var doc struct {
 				Usage struct {
 					Prompt     int64 `json:"prompt_tokens"`
@@ -172,12 +112,12 @@ var noIncludeUsage = map[string]bool{"text_no_usage": true}
 // returned to the router, which writes the SSE error event) and `# usage:`
 // lines.
 func TestGoldenStreams(t *testing.T) {
-	for _, in := range cases(t, "stream/*.gemini.sse") {
+	for _, in := range goldenfile.Cases(t, "stream/*.gemini.sse") {
 		name := strings.TrimSuffix(filepath.Base(in), ".gemini.sse")
 		t.Run(name, func(t *testing.T) {
 			resetIDs()
-			out, _, _ := runStream(t, readFile(t, in), !noIncludeUsage[name])
-			goldenText(t, strings.TrimSuffix(in, ".gemini.sse")+".openai.sse", out)
+			out, _, _ := runStream(t, goldenfile.Read(t, in), !noIncludeUsage[name])
+			goldenfile.Check(t, strings.TrimSuffix(in, ".gemini.sse")+".openai.sse", out, *update)
 		})
 	}
 }
@@ -224,25 +164,25 @@ func sseResponse(body []byte) *http.Response {
 // Embeddings: testdata/embeddings/X.openai.json → X.gemini.json (request)
 // and X.response.gemini.json → X.response.openai.json.
 func TestGoldenEmbeddings(t *testing.T) {
-	for _, in := range cases(t, "embeddings/*.openai.json") {
+	for _, in := range goldenfile.Cases(t, "embeddings/*.openai.json") {
 		if strings.HasSuffix(in, ".response.openai.json") {
 			continue
 		}
 		base := strings.TrimSuffix(in, ".openai.json")
 		t.Run(filepath.Base(base), func(t *testing.T) {
-			body := readFile(t, in)
+			body := goldenfile.Read(t, in)
 			c := &llm.Call{Op: llm.OpEmbeddings, Body: body, Model: modelOf(t, body), Upstream: upstream()}
 			req, err := translateEmbeddings(nil, c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			goldenJSON(t, base+".gemini.json", req)
+			goldenfile.JSON(t, base+".gemini.json", req, *update)
 			rec := httptest.NewRecorder()
-			usage, werr := Provider{}.WriteResponse(stream.NewWriter(rec), jsonResponse(readFile(t, base+".response.gemini.json")), c)
+			usage, werr := Provider{}.WriteResponse(stream.NewWriter(rec), jsonResponse(goldenfile.Read(t, base+".response.gemini.json")), c)
 			if werr != nil {
 				t.Fatal(werr)
 			}
-			goldenJSON(t, base+".response.openai.json", rec.Body.Bytes())
+			goldenfile.JSON(t, base+".response.openai.json", rec.Body.Bytes(), *update)
 			if usage.PromptTokens <= 0 || usage.CompletionTokens != 0 {
 				t.Errorf("usage %+v", usage)
 			}

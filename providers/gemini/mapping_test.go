@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/tidwall/gjson"
 )
 
@@ -82,7 +83,7 @@ func TestRequestMappings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture+"/"+tt.path, func(t *testing.T) {
-			body := readFile(t, filepath.Join("testdata", "request", tt.fixture+".openai.json"))
+			body := goldenfile.Read(t, filepath.Join("testdata", "request", tt.fixture+".openai.json"))
 			out, err := translateChat(nil, chatCall(body, false, false))
 			if err != nil {
 				t.Fatal(err)
@@ -129,7 +130,7 @@ func TestResponseMappings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture+"/"+tt.path, func(t *testing.T) {
 			resetIDs()
-			body := readFile(t, filepath.Join("testdata", "response", tt.fixture+".gemini.json"))
+			body := goldenfile.Read(t, filepath.Join("testdata", "response", tt.fixture+".gemini.json"))
 			out, _, err := translateResponse(nil, body, "gemini-2.0-flash")
 			if err != nil {
 				t.Fatal(err)
@@ -141,7 +142,7 @@ func TestResponseMappings(t *testing.T) {
 	}
 	// Ids are made up per call, and a call's thought signature rides in its
 	// id so that it comes back with the next request.
-	body := readFile(t, filepath.Join("testdata", "response", "tool_calls.gemini.json"))
+	body := goldenfile.Read(t, filepath.Join("testdata", "response", "tool_calls.gemini.json"))
 	out, _, _ := translateResponse(nil, body, "m")
 	ids := gjson.GetBytes(out, "choices.0.message.tool_calls.#.id").Array()
 	if len(ids) != 3 || ids[0].Str == ids[1].Str || signatureOf(ids[0].Str) != "CiQB0e2Kb8sig+/=" || !strings.HasPrefix(ids[2].Str, "call_") {
@@ -153,7 +154,7 @@ func TestResponseMappings(t *testing.T) {
 func TestStreamMappings(t *testing.T) {
 	events := func(t *testing.T, name string, includeUsage bool) ([]gjson.Result, error) {
 		resetIDs()
-		out, _, err := runStream(t, readFile(t, filepath.Join("testdata", "stream", name+".gemini.sse")), includeUsage)
+		out, _, err := runStream(t, goldenfile.Read(t, filepath.Join("testdata", "stream", name+".gemini.sse")), includeUsage)
 		var evs []gjson.Result
 		for _, line := range strings.Split(string(out), "\n") {
 			if data, ok := strings.CutPrefix(line, "data: "); ok && data != "[DONE]" {
