@@ -5,23 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
-
-func addSeeds(f *testing.F, pattern string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
-	if len(files) == 0 {
-		f.Fatalf("no seeds for %s", pattern)
-	}
-	for _, file := range files {
-		f.Add(goldenfile.Read(f, file))
-	}
-}
 
 // isObject reports whether b is what the router hands an API: a valid
 // JSON object.
@@ -33,8 +22,8 @@ func isObject(b []byte) bool {
 // Any body the router accepts parses and translates without panicking, to
 // valid JSON or to a 400.
 func FuzzToHub(f *testing.F) {
-	addSeeds(f, "tohub/*.gemini.json")
-	addSeeds(f, "embeddings/*.gemini.json")
+	goldenfile.Seeds(f, "tohub/*.gemini.json")
+	goldenfile.Seeds(f, "embeddings/*.gemini.json")
 	f.Add([]byte(`{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f","args":{"a":[1,{"b":"\u00e9"}]}}}]},{"parts":[{"functionResponse":{"name":"f","response":"x"}}]}]}`))
 	f.Add([]byte(`{"contents":[],"tools":[{"functionDeclarations":[{"name":"f","parameters":{"type":"OBJECT","properties":"x","anyOf":{}}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -72,8 +61,8 @@ func FuzzToHub(f *testing.F) {
 // Whatever hub bytes a provider writes, the encoder does not panic, and
 // what it sends is Gemini's framing around valid JSON.
 func FuzzEncoder(f *testing.F) {
-	addSeeds(f, "stream/*.hub.sse")
-	addSeeds(f, "answer/*.hub.json")
+	goldenfile.Seeds(f, "stream/*.hub.sse")
+	goldenfile.Seeds(f, "answer/*.hub.json")
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"{\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n"))
 	f.Add([]byte("data: {\"choices\":[{\"index\":3,\"delta\":{\"content\":\"\\ud800\"}}]}\r\ndata:\n\n: c\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {

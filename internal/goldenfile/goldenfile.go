@@ -83,3 +83,12 @@ func Cases(t testing.TB, pattern string) []string {
 	}
 	return files
 }
+
+// Seeds adds the fixtures in testdata/ matching pattern to a fuzz target's
+// corpus, failing when there are none.
+func Seeds(f *testing.F, pattern string) {
+	f.Helper()
+	for _, file := range Cases(f, pattern) {
+		f.Add(Read(f, file))
+	}
+}

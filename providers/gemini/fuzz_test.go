@@ -5,23 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
-
-func addSeeds(f *testing.F, pattern string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
-	if len(files) == 0 {
-		f.Fatalf("no seeds for %s", pattern)
-	}
-	for _, file := range files {
-		f.Add(goldenfile.Read(f, file))
-	}
-}
 
 // isObject reports whether b is what the router hands a provider: a valid
 // JSON object.
@@ -33,8 +22,8 @@ func isObject(b []byte) bool {
 // Any client body the router accepts translates without panicking, to valid
 // JSON or to a 400.
 func FuzzRequest(f *testing.F) {
-	addSeeds(f, "request/*.openai.json")
-	addSeeds(f, "embeddings/*.openai.json")
+	goldenfile.Seeds(f, "request/*.openai.json")
+	goldenfile.Seeds(f, "embeddings/*.openai.json")
 	f.Add([]byte(`{"messages":[{"role":"tool","tool_call_id":"call_x.sig","content":"{\"a\":1}"}]}`))
 	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":"data:,%zz"}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -67,7 +56,7 @@ func FuzzRequest(f *testing.F) {
 // Any upstream answer translates without panicking, to valid JSON or an
 // error.
 func FuzzResponse(f *testing.F) {
-	addSeeds(f, "response/*.gemini.json")
+	goldenfile.Seeds(f, "response/*.gemini.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		out, _, err := translateResponse(nil, body, "m")
 		if err == nil && !json.Valid(out) {
@@ -80,7 +69,7 @@ func FuzzResponse(f *testing.F) {
 // `data:` events, each JSON or [DONE], [DONE] only last and only after a
 // successful stream.
 func FuzzStream(f *testing.F) {
-	addSeeds(f, "stream/*.gemini.sse")
+	goldenfile.Seeds(f, "stream/*.gemini.sse")
 	f.Add([]byte("data: {\"candidates\":[{\"index\":3},{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"x\",\"args\":[1]}}]}}]}\n\n"))
 	f.Add([]byte("data: [{\"error\":\"text\"}]\r\n\r\ndata: \n\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -124,8 +113,8 @@ func FuzzStream(f *testing.F) {
 // as events); with an error relayed midway, the upstream's events up to
 // that one; an attempt that failed before committing sent nothing.
 func FuzzRelayNative(f *testing.F) {
-	addSeeds(f, "stream/*.gemini.sse")
-	addSeeds(f, "response/*.gemini.json")
+	goldenfile.Seeds(f, "stream/*.gemini.sse")
+	goldenfile.Seeds(f, "response/*.gemini.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, ct := range []string{"text/event-stream", "application/json"} {
 			rec := httptest.NewRecorder()
