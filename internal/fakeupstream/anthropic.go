@@ -270,22 +270,12 @@ func streamAnthropic(w http.ResponseWriter, r *http.Request, step Step, model st
 	if n == 0 {
 		n = 3
 	}
-	for i := 0; i < n; i++ {
-		if i > 0 && !wait(r, step.ChunkDelay) {
-			return
-		}
-		switch {
-		case step.DropAfter > 0 && i == step.DropAfter:
-			drop(w)
-			return
-		case step.HangAfter > 0 && i == step.HangAfter:
-			<-r.Context().Done()
-			return
-		case step.ErrorAfter > 0 && i == step.ErrorAfter:
-			event("error", obj{"type": "error", "error": obj{"type": "overloaded_error", "message": "Overloaded"}})
-			return
-		}
+	if !step.contentEvents(w, r, n, func(i int) {
 		event("content_block_delta", obj{"type": "content_block_delta", "index": 0, "delta": obj{"type": "text_delta", "text": StreamPiece(i)}})
+	}, func() {
+		event("error", obj{"type": "error", "error": obj{"type": "overloaded_error", "message": "Overloaded"}})
+	}) {
+		return
 	}
 	event("content_block_stop", obj{"type": "content_block_stop", "index": 0})
 	stop := "end_turn"

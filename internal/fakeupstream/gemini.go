@@ -430,23 +430,13 @@ func streamGemini(w http.ResponseWriter, r *http.Request, step Step, a *geminiAn
 	if len(a.calls) > 0 {
 		n = 0
 	}
-	for i := 0; i < n; i++ {
-		if i > 0 && !wait(r, step.ChunkDelay) {
-			return
-		}
-		switch {
-		case step.DropAfter > 0 && i == step.DropAfter:
-			drop(w)
-			return
-		case step.HangAfter > 0 && i == step.HangAfter:
-			<-r.Context().Done()
-			return
-		case step.ErrorAfter > 0 && i == step.ErrorAfter:
-			send([]byte(GeminiError(500, "fake in-stream failure")))
-			return
-		}
+	if !step.contentEvents(w, r, n, func(i int) {
 		cand := map[string]any{"content": map[string]any{"parts": []any{map[string]any{"text": StreamPiece(i)}}, "role": "model"}, "index": 0}
 		send(a.response(cand, false))
+	}, func() {
+		send([]byte(GeminiError(500, "fake in-stream failure")))
+	}) {
+		return
 	}
 	if n > 0 && !wait(r, step.ChunkDelay) {
 		return

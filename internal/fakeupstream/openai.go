@@ -160,27 +160,17 @@ func streamOpenAI(w http.ResponseWriter, r *http.Request, req *Request, step Ste
 	if chat {
 		writeSSE(w, "", chunk(`{"role":"assistant","content":"","refusal":null}`, ""))
 	}
-	for i := 0; i < n; i++ {
-		if i > 0 && (!wait(r, step.ChunkDelay) || !gate(r, step.Gate)) {
-			return
-		}
-		switch {
-		case step.DropAfter > 0 && i == step.DropAfter:
-			drop(w)
-			return
-		case step.HangAfter > 0 && i == step.HangAfter:
-			<-r.Context().Done()
-			return
-		case step.ErrorAfter > 0 && i == step.ErrorAfter:
-			writeSSE(w, "", []byte(`{"error":{"message":"fake in-stream failure","type":"server_error","param":null,"code":"internal_error"}}`))
-			return
-		}
+	if !step.contentEvents(w, r, n, func(i int) {
 		piece, _ := json.Marshal(StreamPiece(i))
 		if chat {
 			writeSSE(w, "", chunk(`{"content":`+string(piece)+`}`, ""))
 		} else {
 			writeSSE(w, "", chunk(string(piece), ""))
 		}
+	}, func() {
+		writeSSE(w, "", []byte(`{"error":{"message":"fake in-stream failure","type":"server_error","param":null,"code":"internal_error"}}`))
+	}) {
+		return
 	}
 	if chat {
 		writeSSE(w, "", chunk(`{}`, "stop"))

@@ -188,27 +188,17 @@ func (a *responsesAnswer) stream(w http.ResponseWriter, r *http.Request, step St
 		n = 3
 	}
 	text := ""
-	for i := 0; i < n; i++ {
-		if i > 0 && (!wait(r, step.ChunkDelay) || !gate(r, step.Gate)) {
-			return
-		}
-		switch {
-		case step.DropAfter > 0 && i == step.DropAfter:
-			drop(w)
-			return
-		case step.HangAfter > 0 && i == step.HangAfter:
-			<-r.Context().Done()
-			return
-		case step.ErrorAfter > 0 && i == step.ErrorAfter:
-			failed := a.response("failed", a.output(false), false)
-			var m map[string]any
-			_ = json.Unmarshal(failed, &m)
-			m["error"] = obj{"code": "server_error", "message": "fake in-stream failure"}
-			a.event(w, "response.failed", obj{"response": m})
-			return
-		}
+	if !step.contentEvents(w, r, n, func(i int) {
 		text += StreamPiece(i)
 		a.event(w, "response.output_text.delta", obj{"item_id": "msg_fake", "output_index": 0, "content_index": 0, "delta": StreamPiece(i), "logprobs": []any{}})
+	}, func() {
+		failed := a.response("failed", a.output(false), false)
+		var m map[string]any
+		_ = json.Unmarshal(failed, &m)
+		m["error"] = obj{"code": "server_error", "message": "fake in-stream failure"}
+		a.event(w, "response.failed", obj{"response": m})
+	}) {
+		return
 	}
 	a.text = text
 	a.event(w, "response.output_text.done", obj{"item_id": "msg_fake", "output_index": 0, "content_index": 0, "text": text, "logprobs": []any{}})

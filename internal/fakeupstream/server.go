@@ -290,6 +290,32 @@ func gate(r *http.Request, g <-chan struct{}) bool {
 	}
 }
 
+// contentEvents plays a stream's n content events as step scripts them:
+// each after step.ChunkDelay and step.Gate (the first at once), send(i)
+// writing event i; DropAfter cuts the connection, HangAfter stalls until
+// the client leaves and ErrorAfter calls fail at that event instead. It
+// reports whether the stream is to go on.
+func (step Step) contentEvents(w http.ResponseWriter, r *http.Request, n int, send func(i int), fail func()) bool {
+	for i := 0; i < n; i++ {
+		if i > 0 && (!wait(r, step.ChunkDelay) || !gate(r, step.Gate)) {
+			return false
+		}
+		switch {
+		case step.DropAfter > 0 && i == step.DropAfter:
+			drop(w)
+			return false
+		case step.HangAfter > 0 && i == step.HangAfter:
+			<-r.Context().Done()
+			return false
+		case step.ErrorAfter > 0 && i == step.ErrorAfter:
+			fail()
+			return false
+		}
+		send(i)
+	}
+	return true
+}
+
 // drop closes the client connection without a proper end of response.
 func drop(w http.ResponseWriter) {
 	if hj, ok := w.(http.Hijacker); ok {
