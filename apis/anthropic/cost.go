@@ -4,6 +4,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/anthropicwire"
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
 
@@ -25,8 +26,8 @@ func (API) CostFilter(req *apis.Request, native bool, cost apis.CostFunc) *apis.
 // (native streams only), then those message_delta gives (cumulative; an
 // absent or null figure keeps its value).
 type usageFinder struct {
-	native                                         bool
-	input, cacheRead, cacheWrite, output, thinking int64
+	native bool
+	seen   anthropicwire.Usage
 }
 
 // FindUsage implements apis.UsageFinder.
@@ -36,8 +37,8 @@ func (f *usageFinder) FindUsage(doc, name string, event bool) (gjson.Result, llm
 		if !obj.IsObject() {
 			return obj, llm.Usage{}, false
 		}
-		f.read(obj)
-		return obj, f.usage(), true
+		f.seen.Read(obj)
+		return obj, f.seen.Counted(), true
 	}
 	if name == "" {
 		name = gjson.Get(doc, "type").Str
@@ -45,51 +46,16 @@ func (f *usageFinder) FindUsage(doc, name string, event bool) (gjson.Result, llm
 	switch name {
 	case "message_start":
 		if f.native {
-			f.read(gjson.Get(doc, "message.usage"))
+			f.seen.Read(gjson.Get(doc, "message.usage"))
 		}
 	case "message_delta":
 		obj := gjson.Get(doc, "usage")
 		if obj.IsObject() {
-			f.read(obj)
-			return obj, f.usage(), true
+			f.seen.Read(obj)
+			return obj, f.seen.Counted(), true
 		}
 	}
 	return gjson.Result{}, llm.Usage{}, false
-}
-
-// read takes the figures present in a usage object.
-func (f *usageFinder) read(r gjson.Result) {
-	r.ForEach(func(key, v gjson.Result) bool {
-		if key.Str == "output_tokens_details" {
-			if t := v.Get("thinking_tokens"); t.Type == gjson.Number {
-				f.thinking = t.Int()
-			}
-			return true
-		}
-		if v.Type != gjson.Number {
-			return true
-		}
-		switch key.Str {
-		case "input_tokens":
-			f.input = v.Int()
-		case "cache_read_input_tokens":
-			f.cacheRead = v.Int()
-		case "cache_creation_input_tokens":
-			f.cacheWrite = v.Int()
-		case "output_tokens":
-			f.output = v.Int()
-		}
-		return true
-	})
-}
-
-// usage is the usage in the router's terms: every input token is a prompt
-// token, those read from or written to the cache included.
-func (f *usageFinder) usage() llm.Usage {
-	return llm.Usage{
-		PromptTokens: f.input + f.cacheRead + f.cacheWrite, CompletionTokens: f.output,
-		CacheReadTokens: f.cacheRead, CacheWriteTokens: f.cacheWrite, ReasoningTokens: f.thinking,
-	}
 }
 
 // Interface guards

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmrouter/caddy-llm-router/internal/anthropicwire"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/providers"
 	"github.com/llmrouter/caddy-llm-router/stream"
@@ -76,14 +77,14 @@ func (Provider) RelayNative(w llm.ResponseWriter, resp *http.Response, c *llm.Ca
 	if !gjson.ValidBytes(body) {
 		return llm.Usage{}, invalidResponse("the answer is not JSON")
 	}
-	var u usage
+	var u anthropicwire.Usage
 	if c.Op == llm.OpMessages {
-		u.read(gjson.GetBytes(body, "usage"))
+		u.Read(gjson.GetBytes(body, "usage"))
 	}
 	providers.CopyResponseHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)
-	return u.counted(), err
+	return u.Counted(), err
 }
 
 var (
@@ -105,7 +106,7 @@ func relayEvents(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Us
 	r := stream.NewReader(resp.Body, c.MaxResponseBody)
 	defer r.Release()
 	var (
-		u    usage
+		u    anthropicwire.Usage
 		held []byte
 	)
 	commit := func() error {
@@ -121,10 +122,10 @@ func relayEvents(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Us
 	for {
 		ev, err := r.Next()
 		if err == io.EOF {
-			return u.counted(), ErrStreamCut
+			return u.Counted(), ErrStreamCut
 		}
 		if err != nil {
-			return u.counted(), err
+			return u.Counted(), err
 		}
 		name := ev.Name
 		if len(name) == 0 && ev.HasData {
@@ -133,20 +134,20 @@ func relayEvents(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Us
 		}
 		switch {
 		case bytes.Equal(name, eventMessageStart):
-			u.read(gjson.GetBytes(ev.Data, "message.usage"))
+			u.Read(gjson.GetBytes(ev.Data, "message.usage"))
 		case bytes.Equal(name, eventMessageDelta):
-			u.read(gjson.GetBytes(ev.Data, "usage"))
+			u.Read(gjson.GetBytes(ev.Data, "usage"))
 		case bytes.Equal(name, eventError):
 			e := streamError(ev.Data)
 			if !w.Committed() {
-				return u.counted(), e
+				return u.Counted(), e
 			}
 			e.Relayed = true
 			if _, err := w.Write(ev.Raw); err != nil {
-				return u.counted(), err
+				return u.Counted(), err
 			}
 			_ = w.Flush()
-			return u.counted(), e
+			return u.Counted(), e
 		}
 		if !w.Committed() {
 			if bytes.Equal(name, eventMessageStart) || bytes.Equal(name, eventPing) || !ev.HasData {
@@ -154,18 +155,18 @@ func relayEvents(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Us
 				continue
 			}
 			if err := commit(); err != nil {
-				return u.counted(), err
+				return u.Counted(), err
 			}
 		}
 		if _, err := w.Write(ev.Raw); err != nil {
-			return u.counted(), err
+			return u.Counted(), err
 		}
 		if bytes.Equal(name, eventMessageStop) {
-			return u.counted(), w.Flush()
+			return u.Counted(), w.Flush()
 		}
 		if r.Buffered() == 0 {
 			if err := w.Flush(); err != nil {
-				return u.counted(), err
+				return u.Counted(), err
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/llmrouter/caddy-llm-router/internal/anthropicwire"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/tidwall/gjson"
 )
@@ -27,12 +28,12 @@ func writeMessage(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.U
 	b, u, e := appendCompletion((*sp)[:0], buf.Bytes(), c)
 	*sp = b
 	if e != nil {
-		return u.counted(), e
+		return u.Counted(), e
 	}
 	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(b)
-	return u.counted(), err
+	return u.Counted(), err
 }
 
 // message holds the top-level fields of a Messages API message.
@@ -75,15 +76,15 @@ func (m *message) read(doc gjson.Result) {
 // finishReason), usage (see appendUsage). `model` is the upstream model
 // that was called. When a forced tool serves response_format, its input
 // is the content.
-func appendCompletion(b []byte, body []byte, c *llm.Call) ([]byte, usage, *llm.Error) {
-	var u usage
+func appendCompletion(b []byte, body []byte, c *llm.Call) ([]byte, anthropicwire.Usage, *llm.Error) {
+	var u anthropicwire.Usage
 	src := llm.BytesString(body)
 	if !gjson.Valid(src) {
 		return b, u, invalidResponse("the answer is not JSON")
 	}
 	var m message
 	m.read(gjson.Parse(src))
-	u.read(m.usage)
+	u.Read(m.usage)
 	switch {
 	case m.typ.Str == "error" && m.err.IsObject():
 		return b, u, errorOf(m.err, llm.KindStream)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/llmrouter/caddy-llm-router/internal/anthropicwire"
 	"github.com/llmrouter/caddy-llm-router/llm"
 	"github.com/llmrouter/caddy-llm-router/stream"
 )
@@ -65,7 +66,7 @@ func writeStream(w llm.ResponseWriter, resp *http.Response, c *llm.Call) (llm.Us
 			return s.result(), err
 		}
 		if done {
-			return s.usage.counted(), s.w.Flush()
+			return s.usage.Counted(), s.w.Flush()
 		}
 		if s.dirty && r.Buffered() == 0 {
 			s.dirty = false
@@ -90,7 +91,7 @@ type streamer struct {
 	// blockBuf holds the first blocks without an allocation.
 	blockBuf [4]block
 	finish   string // finish_reason, from message_delta
-	usage    usage
+	usage    anthropicwire.Usage
 	deltas   int64 // content chunks written, counted when usage is cut short
 }
 
@@ -166,7 +167,7 @@ func (s *streamer) event(ev *stream.Event) (done bool, err error) {
 		if r := e.delta.Get("stop_reason"); r.Type == gjson.String {
 			s.finish = finishReason(r.Str, s.formatUsed())
 		}
-		s.usage.read(e.usage)
+		s.usage.Read(e.usage)
 	case "message_stop":
 		return true, s.end()
 	case "error":
@@ -182,7 +183,7 @@ func (s *streamer) event(ev *stream.Event) (done bool, err error) {
 // start reads message_start: the chunks' head and the input usage.
 func (s *streamer) start(msg gjson.Result) {
 	s.setHead(msg.Get("id").Str)
-	s.usage.read(msg.Get("usage"))
+	s.usage.Read(msg.Get("usage"))
 }
 
 func (s *streamer) setHead(id string) {
@@ -429,7 +430,7 @@ func (s *streamer) end() error {
 // result is the usage of a stream cut short: what the upstream reported so
 // far, and at least one completion token per content chunk delivered.
 func (s *streamer) result() llm.Usage {
-	u := s.usage.counted()
+	u := s.usage.Counted()
 	if s.deltas > u.CompletionTokens {
 		u.CompletionTokens = s.deltas
 	}

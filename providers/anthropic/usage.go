@@ -3,57 +3,8 @@ package anthropic
 import (
 	"strconv"
 
-	"github.com/llmrouter/caddy-llm-router/llm"
-	"github.com/tidwall/gjson"
+	"github.com/llmrouter/caddy-llm-router/internal/anthropicwire"
 )
-
-// usage is the token usage of a Messages API answer.
-type usage struct {
-	input, cacheRead, cacheCreation, output int64
-	thinking                                int64
-	hasThinking                             bool
-}
-
-// read takes the figures present in a `usage` object. Streams send it in
-// message_start and, cumulatively, in message_delta, where a figure may be
-// absent or null: those keep their earlier value.
-func (u *usage) read(r gjson.Result) {
-	r.ForEach(func(key, v gjson.Result) bool {
-		if key.Str == "output_tokens_details" {
-			if t := v.Get("thinking_tokens"); t.Type == gjson.Number {
-				u.thinking, u.hasThinking = t.Int(), true
-			}
-			return true
-		}
-		if v.Type != gjson.Number {
-			return true
-		}
-		switch key.Str {
-		case "input_tokens":
-			u.input = v.Int()
-		case "cache_read_input_tokens":
-			u.cacheRead = v.Int()
-		case "cache_creation_input_tokens":
-			u.cacheCreation = v.Int()
-		case "output_tokens":
-			u.output = v.Int()
-		}
-		return true
-	})
-}
-
-// prompt is OpenAI's prompt_tokens: every input token, read from the
-// cache, written to it, or neither.
-func (u *usage) prompt() int64 { return u.input + u.cacheRead + u.cacheCreation }
-
-// counted is the usage in the router's terms, cache and thinking figures
-// included.
-func (u *usage) counted() llm.Usage {
-	return llm.Usage{
-		PromptTokens: u.prompt(), CompletionTokens: u.output,
-		CacheReadTokens: u.cacheRead, CacheWriteTokens: u.cacheCreation, ReasoningTokens: u.thinking,
-	}
-}
 
 // appendUsage writes the OpenAI usage object:
 //
@@ -64,22 +15,22 @@ func (u *usage) counted() llm.Usage {
 //	 "completion_tokens_details": {"reasoning_tokens": thinking}}
 //
 // the last only when the upstream reported thinking tokens.
-func appendUsage(b []byte, u *usage) []byte {
-	p := u.prompt()
+func appendUsage(b []byte, u *anthropicwire.Usage) []byte {
+	p := u.Prompt()
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, p, 10)
 	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, u.output, 10)
+	b = strconv.AppendInt(b, u.Output, 10)
 	b = append(b, `,"total_tokens":`...)
-	b = strconv.AppendInt(b, p+u.output, 10)
+	b = strconv.AppendInt(b, p+u.Output, 10)
 	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
-	b = strconv.AppendInt(b, u.cacheRead, 10)
+	b = strconv.AppendInt(b, u.CacheRead, 10)
 	b = append(b, `,"cache_creation_tokens":`...)
-	b = strconv.AppendInt(b, u.cacheCreation, 10)
+	b = strconv.AppendInt(b, u.CacheCreation, 10)
 	b = append(b, '}')
-	if u.hasThinking {
+	if u.HasThinking {
 		b = append(b, `,"completion_tokens_details":{"reasoning_tokens":`...)
-		b = strconv.AppendInt(b, u.thinking, 10)
+		b = strconv.AppendInt(b, u.Thinking, 10)
 		b = append(b, '}')
 	}
 	return append(b, '}')
