@@ -1,27 +1,15 @@
 package anthropic
 
 import (
-	"encoding/json"
 	"reflect"
 	"testing"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
-
-func sameJSON(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, a)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return reflect.DeepEqual(x, y)
-}
 
 const message = `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[
 {"type":"thinking","thinking":"Let me see.","signature":"c2ln"},
@@ -57,7 +45,7 @@ func TestMessageToEventsAndBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameJSON(t, back, []byte(message)) {
+	if !goldenfile.SameJSON(t, back, []byte(message)) {
 		t.Errorf("round trip:\n got %s\nwant %s", back, message)
 	}
 }
@@ -85,7 +73,7 @@ func TestEventsToMessage(t *testing.T) {
 	}
 	want := `{"id":"msg_2","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":"Hi there"},
 {"type":"tool_use","id":"t1","name":"f","input":{"q":"x"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":9}}`
-	if !sameJSON(t, got, []byte(want)) {
+	if !goldenfile.SameJSON(t, got, []byte(want)) {
 		t.Errorf("got %s\nwant %s", got, want)
 	}
 }

@@ -1,26 +1,13 @@
 package gemini
 
 import (
-	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
-
-func sameJSON(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, a)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return reflect.DeepEqual(x, y)
-}
 
 func TestGeminiChunksToAnswer(t *testing.T) {
 	stream := "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Thinking\",\"thought\":true}],\"role\": \"model\"},\"index\": 0}],\"modelVersion\": \"gemini-x\",\"responseId\":\"r1\"}\r\n\r\n" +
@@ -32,7 +19,7 @@ func TestGeminiChunksToAnswer(t *testing.T) {
 	}
 	want := `{"candidates":[{"content":{"parts":[{"text":"Thinking more","thought":true},{"text":"Hello","thoughtSignature":"sig"},{"functionCall":{"name":"f","args":{"a":1}}}],"role":"model"},"index":0,"finishReason":"STOP"}],
 "modelVersion":"gemini-x","responseId":"r1","usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":4,"totalTokenCount":7}}`
-	if !sameJSON(t, got, []byte(want)) {
+	if !goldenfile.SameJSON(t, got, []byte(want)) {
 		t.Errorf("got %s\nwant %s", got, want)
 	}
 }
@@ -51,7 +38,7 @@ func TestGeminiAnswerToEventsAndBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameJSON(t, back, []byte(answer)) {
+	if !goldenfile.SameJSON(t, back, []byte(answer)) {
 		t.Errorf("round trip:\n got %s\nwant %s", back, answer)
 	}
 }

@@ -3,28 +3,15 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/llmrouter/caddy-llm-router/apis"
+	"github.com/llmrouter/caddy-llm-router/internal/goldenfile"
 	"github.com/llmrouter/caddy-llm-router/llm"
 )
-
-// sameJSON reports whether a and b hold the same JSON value.
-func sameJSON(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, a)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return reflect.DeepEqual(x, y)
-}
 
 func dataOf(t *testing.T, events []byte) []string {
 	t.Helper()
@@ -77,7 +64,7 @@ func TestChatAnswerToEventsAndBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameJSON(t, back, []byte(replayAnswer)) {
+	if !goldenfile.SameJSON(t, back, []byte(replayAnswer)) {
 		t.Errorf("round trip:\n got %s\nwant %s", back, replayAnswer)
 	}
 	// Without include_usage, no usage chunk.
@@ -118,7 +105,7 @@ func TestChatEventsToAnswer(t *testing.T) {
 "reasoning_content":"hmm.","thinking_blocks":[{"type":"thinking","thinking":"hmm.","signature":"S"}],
 "tool_calls":[{"id":"call_9","type":"function","function":{"name":"f","arguments":"{\"x\":2}"}}]},"logprobs":null,"finish_reason":"tool_calls"}],
 "usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"completion_tokens_details":{"reasoning_tokens":1}}}`
-	if !sameJSON(t, got, []byte(want)) {
+	if !goldenfile.SameJSON(t, got, []byte(want)) {
 		t.Errorf("got %s\nwant %s", got, want)
 	}
 }
@@ -136,7 +123,7 @@ func TestTextCompletionRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameJSON(t, back, []byte(answer)) {
+	if !goldenfile.SameJSON(t, back, []byte(answer)) {
 		t.Errorf("round trip:\n got %s\nwant %s", back, answer)
 	}
 }

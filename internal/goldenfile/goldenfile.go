@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -49,6 +50,20 @@ func JSON(t testing.TB, path string, got []byte, update bool) {
 	if gotC.String() != want.String() {
 		t.Errorf("%s differs (run with -update to accept)\n got: %s\nwant: %s", path, gotC.String(), want.String())
 	}
+}
+
+// SameJSON reports whether a and b hold the same JSON value, whatever
+// their layout and key order; it fails on invalid JSON.
+func SameJSON(t testing.TB, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, a)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // Indent pretty-prints JSON for a readable golden file, with a final
