@@ -296,29 +296,14 @@ func (x *exchange) serveHit(e *cache.Entry) bool {
 	return true
 }
 
-// admitHit counts a keyed hit: it is a request, so it counts against rpm
-// and may be refused by it, but it spends no tokens and no money, so tpm
-// and budgets neither count it nor refuse it. Its answer carries every
-// limit header a keyed answer does. It reports false when it answered the
-// refusal itself.
+// admitHit counts a keyed hit: a request (rpm counts it and may refuse
+// it) that spends no tokens and no money (tpm and budgets cannot refuse
+// it). Its answer carries every limit header a keyed answer does. It
+// reports false when it answered the refusal itself.
 func (x *exchange) admitHit() bool {
 	ctx, cancel := storeContext()
 	defer cancel()
-	limits := x.key.Limits
-	t, d, err := x.h.store.Admit(ctx, stores.Admission{Key: limits, TTL: x.h.reserveTTL})
-	if err == nil && !d.OK && (limits.RPM == 0 || d.Requests.Remaining > 0) {
-		// Refused for tokens or budget alone (the window is full, or
-		// spend ran over): count the hit against rpm only, and keep the
-		// refusal's token and budget figures for the headers.
-		rpmOnly := limits
-		rpmOnly.TPM, rpmOnly.Budgets = 0, nil
-		var r stores.Decision
-		t, r, err = x.h.store.Admit(ctx, stores.Admission{Key: rpmOnly, TTL: x.h.reserveTTL})
-		if r.OK {
-			r.Tokens, r.HasBudget, r.BudgetRemaining = d.Tokens, d.HasBudget, d.BudgetRemaining
-		}
-		d = r
-	}
+	t, d, err := x.h.store.Admit(ctx, stores.Admission{Key: x.key.Limits, Free: true, TTL: x.h.reserveTTL})
 	switch {
 	case err != nil:
 		x.answerHitRefusal(errStoreUnavailable())

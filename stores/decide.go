@@ -91,7 +91,7 @@ func Decide(a *Admission, t *Ticket, o *Outcome, now time.Time) Decision {
 			reset = WindowSpan
 		}
 		d.Tokens = Window{Limit: l.TPM, Remaining: max(l.TPM-toks, 0), Reset: reset}
-		if !d.OK && o.Tokens+t.Tokens > l.TPM {
+		if !d.OK && !a.Free && o.Tokens+t.Tokens > l.TPM {
 			if t.Tokens > l.TPM {
 				never = true
 				rate = fmt.Sprintf("Request too large for key %q: about %d tokens, above its limit of %d tokens per minute.", l.Name, t.Tokens, l.TPM)
@@ -103,7 +103,8 @@ func Decide(a *Admission, t *Ticket, o *Outcome, now time.Time) Decision {
 			}
 		}
 	}
-	d.HasBudget, d.BudgetRemaining, budget = budgets(l, t, o.Used, t.Reserved, d.OK, false, now, &retry, &never)
+	// A free request is refused by rpm alone: its budgets give only figures.
+	d.HasBudget, d.BudgetRemaining, budget = budgets(l, t, o.Used, t.Reserved, d.OK || a.Free, false, now, &retry, &never)
 	switch {
 	case d.OK:
 		t.windows = [2]Window{d.Requests, d.Tokens}

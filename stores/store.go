@@ -89,6 +89,11 @@ type Admission struct {
 	// ticket is never settled; give at least the longest the request can
 	// take. Default: DefaultTTL.
 	TTL time.Duration
+	// Free marks a request that spends neither tokens nor money (a
+	// response cache hit; Tokens and Reserve are then 0): it counts
+	// against rpm, which alone may refuse it. tpm and the budgets are read
+	// for the decision's figures but cannot refuse it.
+	Free bool
 }
 
 // Refusal codes, as the router's errors name them.

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	_ "embed"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -233,7 +234,11 @@ func (b *backend) admit(ctx context.Context, a *stores.Admission, t *stores.Tick
 	args[1] = strconv.FormatInt(ms-spanMs, 10)
 	args[2] = t.ID
 	args[3] = strconv.FormatInt(a.Key.RPM, 10)
-	args[4] = strconv.FormatInt(a.Key.TPM, 10)
+	tpm := a.Key.TPM
+	if a.Free {
+		tpm = 0 // the script refuses for tpm only when it is set
+	}
+	args[4] = strconv.FormatInt(tpm, 10)
 	args[5] = strconv.FormatInt(t.Tokens, 10)
 	args[6] = strconv.FormatInt(ms+t.TTL.Milliseconds(), 10)
 	args[7] = strconv.FormatInt(t.Reserved, 10)
@@ -241,7 +246,11 @@ func (b *backend) admit(ctx context.Context, a *stores.Admission, t *stores.Tick
 	for _, tb := range t.Budgets {
 		bk, xk := nk.period(tb.Period)
 		ks = append(ks, bk, xk)
-		args = append(args, strconv.FormatInt(tb.Budget.Nano(), 10), expireIn(tb.End, now))
+		limit := tb.Budget.Nano()
+		if a.Free {
+			limit = math.MaxInt64 // no budget refuses what costs nothing
+		}
+		args = append(args, strconv.FormatInt(limit, 10), expireIn(tb.End, now))
 	}
 	res, err := admitScript.Run(ctx, b.client, ks, args...).Int64Slice()
 	if err == nil {

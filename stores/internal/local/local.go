@@ -158,7 +158,7 @@ func (e *Engine) Admit(a *stores.Admission) (*stores.Ticket, stores.Decision) {
 	if ks.toks.len() > 0 {
 		o.TokenReset = msDur(ks.toks.at(0).at + spanMs - ms)
 	}
-	if tpm := a.Key.TPM; tpm > 0 && o.Tokens+t.Tokens > tpm {
+	if tpm := a.Key.TPM; tpm > 0 && !a.Free && o.Tokens+t.Tokens > tpm {
 		fits = false
 		o.TokenRetry = stores.WindowSpan
 		freed := int64(0)
@@ -178,7 +178,7 @@ func (e *Engine) Admit(a *stores.Admission) (*stores.Ticket, stores.Decision) {
 		b := ks.budget(tb.Period, tb.End)
 		b.sweep(ms)
 		u := b.base + b.spend + b.reserved
-		if t.Reserved > tb.Budget.Nano()-u {
+		if !a.Free && t.Reserved > tb.Budget.Nano()-u {
 			fits = false
 		}
 		bs = append(bs, b)

@@ -41,6 +41,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("TotalBudget", func(t *testing.T) { testTotalBudget(t, f) })
 	t.Run("SettleOnce", func(t *testing.T) { testSettleOnce(t, f) })
 	t.Run("Unlimited", func(t *testing.T) { testUnlimited(t, f) })
+	t.Run("Free", func(t *testing.T) { testFree(t, f) })
 }
 
 func limits(name string, rpm, tpm int64, budgets ...*keys.Budget) keys.Limits {
@@ -459,6 +460,35 @@ func testSettleOnce(t *testing.T, f Factory) {
 	}
 	if st := Status(t, s, l); !near(st.Budgets[0].Spend, 0.5) {
 		t.Fatalf("spend %v after settling twice, want 0.5", st.Budgets[0].Spend)
+	}
+}
+
+// A free admission (a cache hit) counts against rpm, which alone refuses
+// it; a full token window or a spent budget does not, and the decision
+// still carries their figures.
+func testFree(t *testing.T, f Factory) {
+	s := f(t, NewClock(Start))[0]
+	l := limits("free-hit", 3, 100, keys.NewBudget(0.5, keys.Daily))
+	tk, _ := Admit(t, s, stores.Admission{Key: l, Tokens: 50, Reserve: 0.5})
+	Settle(t, s, tk, 150, 0.75) // over both: more tokens and spend than estimated
+	if _, d := Admit(t, s, stores.Admission{Key: l, Tokens: 1, Reserve: 0.000001}); d.OK {
+		t.Fatalf("a paid request over tpm and budget: %+v", d)
+	}
+	for i := range 2 {
+		tk, d := Admit(t, s, stores.Admission{Key: l, Free: true})
+		if !d.OK || d.Requests.Remaining != int64(1-i) || d.Tokens.Limit != 100 || d.Tokens.Remaining != 0 ||
+			!d.HasBudget || !near(d.BudgetRemaining, -0.25) {
+			t.Fatalf("free admission %d over tpm and budget: %+v", i, d)
+		}
+		Settle(t, s, tk, 0, 0)
+	}
+	_, d := Admit(t, s, stores.Admission{Key: l, Free: true})
+	if d.OK || d.Code != stores.CodeRateLimited || d.RetryAfter <= 0 || d.RetryAfter > time.Minute {
+		t.Fatalf("a free admission over rpm: %+v, want rate_limited until the window frees", d)
+	}
+	st := Status(t, s, l)
+	if st.Requests != 3 || st.Tokens != 150 || !near(st.Budgets[0].Spend, 0.75) || !near(st.Budgets[0].Reserved, 0) {
+		t.Fatalf("free admissions spent: %+v", st)
 	}
 }
 
