@@ -331,9 +331,11 @@ func (x *exchange) answerHitRefusal(e *llm.Error) {
 }
 
 // storeAnswer ends the request's part in the cache: a complete 200 answer
-// (the answering attempt succeeded and the client is still there) is
-// stored unless the client said no-store, and handed to the identical
-// requests that waited for it; otherwise they send their own.
+// (the answering attempt relayed all of it: a client that left midway
+// cut the relay short) is stored unless the client said no-store, and
+// handed to the identical requests that waited for it; otherwise they
+// send their own. A client that hangs up once it has the whole answer (an
+// SDK closing the stream at its last event) does not undo that.
 func (x *exchange) storeAnswer() {
 	c := x.cache
 	if c == nil || c.result == "hit" {
@@ -341,8 +343,7 @@ func (x *exchange) storeAnswer() {
 	}
 	x.w.Tap = nil
 	var e *cache.Entry
-	if c.rec != nil && c.store && !c.over && x.complete && x.status == http.StatusOK &&
-		x.lastTarget != nil && x.r.Context().Err() == nil {
+	if c.rec != nil && c.store && !c.over && x.complete && x.status == http.StatusOK && x.lastTarget != nil {
 		e = &cache.Entry{
 			Stream: x.req.Stream, ContentType: x.w.Header().Get("Content-Type"),
 			Target: x.lastTarget.Name, Model: x.lastModel, Usage: x.usage, Stored: now(),

@@ -5,6 +5,7 @@ package integration
 // metrics, and Redis shared by two Caddy processes.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -169,6 +170,42 @@ func TestCacheHitOverTPM(t *testing.T) {
 	}
 	if up.Count() != 1 {
 		t.Errorf("%d upstream calls, want 1", up.Count())
+	}
+}
+
+// TestCacheStreamClientHangsUpAtEnd: a streamed answer relayed whole is
+// stored even when its client hangs up as soon as it has the last event
+// (as SDKs close a stream at [DONE]), while the router is still draining
+// the upstream's connection.
+func TestCacheStreamClientHangsUpAtEnd(t *testing.T) {
+	up := fakeupstream.NewOpenAI(t, "gpt")
+	head := `data: {"id":"chatcmpl-end","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[`
+	up.Script(fakeupstream.Step{ChunkDelay: 500 * time.Millisecond, SSE: []string{
+		head + `{"index":0,"delta":{"role":"assistant","content":"whole"},"finish_reason":null}]}` + "\n\n" +
+			head + `{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n" +
+			head + `],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}` + "\n\n" +
+			"data: [DONE]\n\n",
+		"", // the upstream keeps its connection open a while after [DONE]
+	}})
+	load(t, router(upTarget("gpt", up)+"cache"))
+	body := cacheChat(t, `"stream":true`)
+
+	resp := post(t, "/v1/chat/completions", body)
+	if resp.StatusCode != 200 || resp.Header.Get("X-LLM-Cache") != "miss" {
+		t.Fatalf("first: %d %q", resp.StatusCode, resp.Header.Get("X-LLM-Cache"))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && sc.Text() != "data: [DONE]" {
+	}
+	if sc.Text() != "data: [DONE]" {
+		t.Fatalf("the stream ended without [DONE]: %v", sc.Err())
+	}
+	resp.Body.Close() // at once, before the router's handler has returned
+
+	again := do(t, "/v1/chat/completions", body)
+	expectStatus(t, again, 200)
+	if again.Header.Get("X-LLM-Cache") != "hit" || up.Count() != 1 {
+		t.Fatalf("the same request after the client hung up at [DONE]: X-LLM-Cache %q, %d upstream calls", again.Header.Get("X-LLM-Cache"), up.Count())
 	}
 }
 
