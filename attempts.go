@@ -39,21 +39,20 @@ type exchange struct {
 	routeReq routing.Request
 	start    time.Time
 
-	attempts     int
-	last         *llm.Error // the last failure
-	lastTarget   *Target
-	lastModel    string
-	unsupported  *llm.Error // the first candidate that could not serve
-	full         bool       // a candidate was skipped at its max_in_flight
-	seen         []member   // candidates attempted already
-	seenBuf      [4]member
-	cands        []routing.Candidate
-	candsBuf     [8]routing.Candidate
-	usage        llm.Usage
-	ttfb         time.Duration
-	status       int
-	spans        spans
-	finishReason string
+	attempts    int
+	last        *llm.Error // the last failure
+	lastTarget  *Target
+	lastModel   string
+	unsupported *llm.Error // the first candidate that could not serve
+	full        bool       // a candidate was skipped at its max_in_flight
+	seen        []member   // candidates attempted already
+	seenBuf     [4]member
+	cands       []routing.Candidate
+	candsBuf    [8]routing.Candidate
+	usage       llm.Usage
+	ttfb        time.Duration
+	status      int
+	spans       spans
 	// Router keys (nil key: none configured).
 	key           *keys.Key
 	keyName       string
@@ -486,7 +485,6 @@ func (x *exchange) attempt(m member) (done bool, fail *llm.Error) {
 	}
 	if x.w.Committed() {
 		x.usage = usage
-		x.finishReason = usage.FinishReason
 		if c, ok := t.cost(m.model, usage); ok {
 			x.spent += c
 		}

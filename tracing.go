@@ -115,8 +115,8 @@ func (x *exchange) finishTracing(cost float64, priced bool) {
 			attrs = append(attrs, attribute.Int64("gen_ai.usage.reasoning.output_tokens", u.ReasoningTokens))
 		}
 	}
-	if x.finishReason != "" {
-		attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{x.finishReason}))
+	if u.FinishReason != "" {
+		attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{u.FinishReason}))
 	}
 	if x.req.Stream && x.ttfb > 0 {
 		attrs = append(attrs, attribute.Float64("gen_ai.response.time_to_first_chunk", x.ttfb.Seconds()))
