@@ -8,12 +8,14 @@ package integration
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +76,7 @@ func load(t *testing.T, body string) *caddytest.Tester {
 	}
 	tester.InitServer(cfg, "caddyfile")
 	started.Store(true)
+	lastLoad.Store(time.Now().UnixNano())
 	// The old server closed its idle keep-alive connections; a POST on one
 	// of them would fail with EOF (Go does not resend a POST).
 	client.CloseIdleConnections()
@@ -81,6 +84,39 @@ func load(t *testing.T, body string) *caddytest.Tester {
 		t.FailNow()
 	}
 	return tester
+}
+
+// lastLoad is when the latest config was loaded (unix nanoseconds).
+var lastLoad atomic.Int64
+
+// loadSettle is how long after a load the previous server may still take
+// connections from the listener it shares with the new one.
+const loadSettle = 2 * time.Second
+
+// doAfterLoad sends req with the test client. Right after a load the
+// previous server still accepts connections on the shared listener until
+// it stops, and with the 1ns grace period it then closes them unanswered:
+// a request whose connection ends that way (EOF or reset before any
+// response, within loadSettle of the load) is sent again, once, on a new
+// connection. It never reached the new config.
+func doAfterLoad(req *http.Request) (*http.Response, error) {
+	resp, err := client.Do(req)
+	if err == nil || time.Since(time.Unix(0, lastLoad.Load())) > loadSettle || req.Context().Err() != nil ||
+		!(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		return resp, err
+	}
+	retry := req.Clone(req.Context())
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, err
+		}
+		body, gerr := req.GetBody()
+		if gerr != nil {
+			return resp, err
+		}
+		retry.Body = body
+	}
+	return client.Do(retry)
 }
 
 // router wraps an llm_router block in a site.
@@ -103,7 +139,7 @@ func post(t *testing.T, path, body string, headers ...string) *http.Response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := client.Do(req)
+	resp, err := doAfterLoad(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}

@@ -98,7 +98,7 @@ func open(t *testing.T, ctx context.Context, method, path, body string, headers 
 	}
 	got := make(chan answer, 1)
 	go func() {
-		resp, err := client.Do(req)
+		resp, err := doAfterLoad(req)
 		got <- answer{resp, err}
 	}()
 	select {
